@@ -1,0 +1,1 @@
+"""Use cases, queries and projections of Tūtahi (imports the domain only)."""

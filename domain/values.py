@@ -1,0 +1,196 @@
+"""Value objects and vocabularies of the domain language (product.md)."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from uuid import UUID
+
+from domain.errors import InvalidValue
+
+
+class PartnerKind(Enum):
+    """What kind of organisation a partner is."""
+
+    AGENCY = "agency"
+    COMMUNITY_ORGANISATION = "community_organisation"
+    IWI_HAPU = "iwi_hapu"
+    CIVIL_SOCIETY = "civil_society"
+    BUSINESS = "business"
+
+
+class PartnerRole(Enum):
+    """The part a partner plays in one commitment."""
+
+    LEAD = "lead"
+    SUPPORT = "support"
+    COMMUNITY = "community"
+
+    def fits(self, kind: PartnerKind) -> bool:
+        """Leads and supports are agencies; every other kind takes part as community."""
+        if kind is PartnerKind.AGENCY:
+            return self in (PartnerRole.LEAD, PartnerRole.SUPPORT)
+        return self is PartnerRole.COMMUNITY
+
+
+class ActorRole(Enum):
+    """The role a caller acts in (the role of its credential)."""
+
+    AGENCY = "agency"
+    COMMUNITY = "community"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Visibility(Enum):
+    PUBLIC = "public"
+    PARTNERS = "partners"
+
+
+class Status(Enum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+class Completion(Enum):
+    """OGP's completion scale."""
+
+    NOT_STARTED = "not_started"
+    LIMITED = "limited"
+    SUBSTANTIAL = "substantial"
+    COMPLETE = "complete"
+
+
+class OgpValue(Enum):
+    ACCESS_TO_INFORMATION = "access_to_information"
+    CIVIC_PARTICIPATION = "civic_participation"
+    PUBLIC_ACCOUNTABILITY = "public_accountability"
+    TECHNOLOGY_AND_INNOVATION = "technology_and_innovation"
+
+
+class Response(Enum):
+    CONFIRMED = "confirmed"
+    DISPUTED = "disputed"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who recorded an event: a partner acting as agency or community (``id`` is the
+    partner's), or a named auditor or admin (``id`` is the credential holder's)."""
+
+    role: ActorRole
+    id: UUID
+    name: str
+
+    @property
+    def is_partner(self) -> bool:
+        return self.role in (ActorRole.AGENCY, ActorRole.COMMUNITY)
+
+
+@dataclass
+class Membership:
+    """A partner's place in a commitment."""
+
+    partner_id: UUID
+    name: str
+    kind: PartnerKind
+    role: PartnerRole
+    joined_at: datetime
+
+
+@dataclass
+class Milestone:
+    id: UUID
+    title: str
+    due_on: date
+    reached_on: date | None = None
+    evidence_url: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class JointAction:
+    id: UUID
+    summary: str
+    occurred_on: date
+    recorded_by: UUID
+    partner_ids: list[UUID]
+    evidence_url: str | None = None
+    # partner id (as canonical string) -> its response and note
+    responses: dict[str, ActionResponse] = field(default_factory=dict)
+
+
+@dataclass
+class ActionResponse:
+    partner_id: UUID
+    response: Response
+    note: str | None
+    responded_at: datetime
+
+
+@dataclass
+class ProgressReport:
+    completion: Completion
+    note: str
+    reported_at: datetime
+
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 10_000
+NOTE_MAX = 10_000
+URL_MAX = 2_000
+NAME_MAX = 200
+REF_MAX = 100
+
+
+def nfc(text: str) -> str:
+    """Text is stored as given after Unicode NFC normalisation (macrons kept)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """A search key that ignores case and macrons: ``Kia Tūtahi`` -> ``kia tutahi``."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def clean_title(value: str, field_name: str = "title", maximum: int = TITLE_MAX) -> str:
+    text = nfc(value).strip()
+    if not text:
+        raise InvalidValue(field_name, "must not be empty")
+    if len(text) > maximum:
+        raise InvalidValue(field_name, f"must be at most {maximum} characters")
+    return text
+
+
+def clean_text(value: str, field_name: str, maximum: int, required: bool = False) -> str:
+    text = nfc(value)
+    if required and not text.strip():
+        raise InvalidValue(field_name, "must not be empty")
+    if len(text) > maximum:
+        raise InvalidValue(field_name, f"must be at most {maximum} characters")
+    return text
+
+
+def clean_optional(value: str | None, field_name: str, maximum: int) -> str | None:
+    if value is None:
+        return None
+    return clean_text(value, field_name, maximum)
+
+
+def clean_url(value: str | None, field_name: str = "evidence_url") -> str | None:
+    if value is None:
+        return None
+    url = nfc(value).strip()
+    if not (url.startswith("https://") or url.startswith("http://")) or len(url) > URL_MAX:
+        raise InvalidValue(field_name, f"must be an http(s) URL of at most {URL_MAX} characters")
+    if any(c.isspace() for c in url) or len(url.split("://", 1)[1]) == 0:
+        raise InvalidValue(field_name, "must be an http(s) URL without spaces")
+    return url
+
+
+def check_period(starts_on: date, ends_on: date) -> None:
+    if ends_on < starts_on:
+        raise InvalidValue("ends_on", "must be on or after starts_on")

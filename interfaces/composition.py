@@ -1,0 +1,15 @@
+"""The one composition root: builds the application on the store a URL names."""
+
+from __future__ import annotations
+
+from application.ledger import Ledger
+from infrastructure.readmodels import SqlReadModels
+from infrastructure.store import check_durability, database_url, store_env
+
+
+def open_ledger(url: str | None = None) -> Ledger:
+    """The ledger on ``url`` (else ``TUTAHI_DATABASE_URL``, else ``tutahi.db``),
+    with tables created and SQLite durability checked."""
+    ledger = Ledger(env=store_env(database_url(url)), read_models=SqlReadModels)
+    check_durability(ledger.recorder)
+    return ledger
