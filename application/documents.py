@@ -4,7 +4,7 @@ what diffs compare and what every interface serialises."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -15,7 +15,7 @@ from domain.partner import Partner
 
 def instant(value: datetime) -> str:
     """RFC 3339 UTC with microseconds: ``2026-11-27T02:09:45.123456Z``."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def plain(value: Any) -> Any:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, cast
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -50,7 +50,7 @@ class CommandResult:
 def latest_world_day() -> date:
     """The latest date that is not in the future anywhere (UTC+14), so that a partner in
     Aotearoa can report something done today before UTC has reached that day."""
-    return (datetime.now(timezone.utc) + timedelta(hours=14)).date()
+    return (datetime.now(UTC) + timedelta(hours=14)).date()
 
 
 def viewer_of(actor: Actor | None) -> Viewer:
@@ -65,7 +65,7 @@ class Ledger(Application[UUID]):
     """Commitments and partners, their histories, and the read models over them."""
 
     name = "Tutahi"
-    snapshotting_intervals = {Commitment: 100, Partner: 100}
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Commitment: 100, Partner: 100}
 
     def __init__(
         self,
@@ -87,7 +87,9 @@ class Ledger(Application[UUID]):
         """The store's write transaction; events saved inside it join it."""
         return cast(Any, self.recorder).transaction(commit=True)
 
-    def commit(self, *aggregates: Commitment | Partner, extra: Callable[[Any, list[int]], None] | None = None) -> list[int]:
+    def commit(
+        self, *aggregates: Commitment | Partner, extra: Callable[[Any, list[int]], None] | None = None
+    ) -> list[int]:
         """Saves the aggregates' new events, places them in the log and projects them,
         all in one transaction. Returns the positions of the new events. ``extra`` joins
         the same transaction (e.g. an idempotency record), given the positions."""
@@ -117,7 +119,7 @@ class Ledger(Application[UUID]):
                 aggregate_type=aggregate_type(recording.domain_event),
                 version=recording.domain_event.originator_version,
                 type=event_type(recording.domain_event),
-                recorded_at=recording.domain_event.timestamp,
+                recorded_at=cast(Any, recording.domain_event).timestamp,
             )
             for i, recording in enumerate(recordings)
         ]
@@ -133,14 +135,16 @@ class Ledger(Application[UUID]):
                 self.projector.project_state(tx, aggregate, first[aggregate_id], last[aggregate_id])
         return [entry.position for entry in entries]
 
-    def _result(self, aggregate: Commitment | Partner, positions: list[int], created: UUID | None = None) -> CommandResult:
+    def _result(
+        self, aggregate: Commitment | Partner, positions: list[int], created: UUID | None = None
+    ) -> CommandResult:
         return CommandResult(aggregate.id, aggregate.version, positions[-1], created)
 
     # -- loading -------------------------------------------------------------
 
     def _load_commitment(self, commitment_id: UUID, version: int | None = None) -> Commitment:
         try:
-            aggregate = self.repository.get(commitment_id, version=version)
+            aggregate: Any = self.repository.get(commitment_id, version=version)
         except AggregateNotFoundError:
             raise NotFound("no such commitment") from None
         if not isinstance(aggregate, Commitment):
@@ -149,12 +153,19 @@ class Ledger(Application[UUID]):
 
     def _load_partner(self, partner_id: UUID) -> Partner:
         try:
-            aggregate = self.repository.get(partner_id)
+            aggregate: Any = self.repository.get(partner_id)
         except AggregateNotFoundError:
             raise NotFound("no such partner") from None
         if not isinstance(aggregate, Partner):
             raise NotFound("no such partner")
         return aggregate
+
+    def commitment_exists(self, commitment_id: UUID) -> bool:
+        try:
+            self._load_commitment(commitment_id)
+        except NotFound:
+            return False
+        return True
 
     def _for_change(self, commitment_id: UUID, actor: Actor, expected_version: int | None) -> Commitment:
         commitment = self._load_commitment(commitment_id)
@@ -472,9 +483,13 @@ class Ledger(Application[UUID]):
         """Every event of the commitment, in version order, as event documents."""
         self._visible(commitment_id, viewer)
         entries = {entry.version: entry for entry in self.read_models.aggregate_log(commitment_id)}
-        return [self.event_document(entries[event.originator_version], event) for event in self.events.get(commitment_id)]
+        return [
+            self.event_document(entries[event.originator_version], event) for event in self.events.get(commitment_id)
+        ]
 
-    def diff(self, commitment_id: UUID, from_version: int, to_version: int, viewer: Actor | None = None) -> list[dict[str, Any]]:
+    def diff(
+        self, commitment_id: UUID, from_version: int, to_version: int, viewer: Actor | None = None
+    ) -> list[dict[str, Any]]:
         """Field-level changes between two versions, relations included."""
         current = self._visible(commitment_id, viewer)
         for v in (from_version, to_version):
@@ -510,7 +525,13 @@ class Ledger(Application[UUID]):
         after: str | None = None,
     ) -> Page[Any]:
         return self.read_models.list_commitments(
-            viewer_of(viewer), q=q, action_plan=action_plan, partner_id=partner_id, status=status, limit=limit, after=after
+            viewer_of(viewer),
+            q=q,
+            action_plan=action_plan,
+            partner_id=partner_id,
+            status=status,
+            limit=limit,
+            after=after,
         )
 
     # -- the log ---------------------------------------------------------------

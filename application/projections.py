@@ -8,10 +8,6 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from domain.commitment import Commitment
-from domain.partner import Partner
-from domain.values import Actor, PartnerRole, fold
-
 from application.ports import (
     CommitmentSummary,
     LogEntry,
@@ -20,6 +16,9 @@ from application.ports import (
     ReadModelStore,
     TimelineEntry,
 )
+from domain.commitment import Commitment
+from domain.partner import Partner
+from domain.values import Actor, PartnerRole, fold
 
 FIELD_NAMES = {
     "title": "the title",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
@@ -101,6 +101,7 @@ class Commitment(Aggregate):
     @event(CommitmentCreated)
     def __init__(
         self,
+        id: UUID,
         title: str,
         description: str,
         action_plan: str,
@@ -135,7 +136,7 @@ class Commitment(Aggregate):
     def start(
         cls,
         *,
-        id: UUID | None = None,  # noqa: A002 - the library's name for it
+        id: UUID | None = None,
         title: str,
         description: str,
         action_plan: str,
@@ -149,23 +150,23 @@ class Commitment(Aggregate):
         request_id: str,
     ) -> Commitment:
         """Creates a commitment; the agency creating it becomes its lead."""
-        fields = {
-            "title": clean_title(title),
-            "description": clean_text(description, "description", DESCRIPTION_MAX),
-            "action_plan": clean_title(action_plan, "action_plan"),
-            "external_ref": clean_text(external_ref, "external_ref", REF_MAX).strip(),
-            "starts_on": starts_on,
-            "ends_on": ends_on,
-            "ogp_values": normalise_values(ogp_values),
-            "visibility": visibility,
-            "actor": actor,
-            "request_id": request_id,
-        }
         check_period(starts_on, ends_on)
         lead_id, lead_name, lead_kind = lead
         if not PartnerRole.LEAD.fits(lead_kind):
             raise RoleMismatch("only an agency can lead a commitment")
-        commitment = cls(id=id, **fields) if id is not None else cls(**fields)
+        commitment = cls(
+            id=id or uuid4(),
+            title=clean_title(title),
+            description=clean_text(description, "description", DESCRIPTION_MAX),
+            action_plan=clean_title(action_plan, "action_plan"),
+            external_ref=clean_text(external_ref, "external_ref", REF_MAX).strip(),
+            starts_on=starts_on,
+            ends_on=ends_on,
+            ogp_values=normalise_values(ogp_values),
+            visibility=visibility,
+            actor=actor,
+            request_id=request_id,
+        )
         commitment._partner_joined(
             partner_id=lead_id,
             name=lead_name,
@@ -288,9 +289,7 @@ class Commitment(Aggregate):
     def _partner_left(self, partner_id: UUID, reason: str, actor: Actor, request_id: str) -> None:
         del self.partners[str(partner_id)]
 
-    def add_milestone(
-        self, *, milestone_id: UUID, title: str, due_on: date, actor: Actor, request_id: str
-    ) -> None:
+    def add_milestone(self, *, milestone_id: UUID, title: str, due_on: date, actor: Actor, request_id: str) -> None:
         """A lead or support agency adds a dated deliverable."""
         self.check_active()
         self.check_agency_member(actor, (PartnerRole.LEAD, PartnerRole.SUPPORT))
@@ -301,9 +300,7 @@ class Commitment(Aggregate):
         )
 
     @event("MilestoneAdded")
-    def _milestone_added(
-        self, milestone_id: UUID, title: str, due_on: date, actor: Actor, request_id: str
-    ) -> None:
+    def _milestone_added(self, milestone_id: UUID, title: str, due_on: date, actor: Actor, request_id: str) -> None:
         self.milestones[str(milestone_id)] = Milestone(milestone_id, title, due_on)
 
     def reach_milestone(
@@ -421,9 +418,7 @@ class Commitment(Aggregate):
 
     def _record_response(self, action_id: UUID, response: Response, note: str | None, actor: Actor) -> None:
         responded_at = self.recorded_now or self.modified_on
-        self.actions[str(action_id)].responses[str(actor.id)] = ActionResponse(
-            actor.id, response, note, responded_at
-        )
+        self.actions[str(action_id)].responses[str(actor.id)] = ActionResponse(actor.id, response, note, responded_at)
 
     @event("JointActionConfirmed")
     def _joint_action_confirmed(self, action_id: UUID, note: str | None, actor: Actor, request_id: str) -> None:

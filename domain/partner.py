@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
@@ -15,7 +15,13 @@ class Partner(Aggregate):
 
     @event("PartnerRegistered")
     def __init__(
-        self, name: str, kind: PartnerKind, external_ref: str | None, actor: Actor, request_id: str
+        self,
+        id: UUID,
+        name: str,
+        kind: PartnerKind,
+        external_ref: str | None,
+        actor: Actor,
+        request_id: str,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -25,21 +31,21 @@ class Partner(Aggregate):
     def register(
         cls,
         *,
-        id: UUID | None = None,  # noqa: A002 - the library's name for it
+        id: UUID | None = None,
         name: str,
         kind: PartnerKind,
         external_ref: str | None,
         actor: Actor,
         request_id: str,
     ) -> Partner:
-        fields = {
-            "name": clean_title(name, "name", NAME_MAX),
-            "kind": kind,
-            "external_ref": clean_optional(external_ref, "external_ref", REF_MAX),
-            "actor": actor,
-            "request_id": request_id,
-        }
-        return cls(id=id, **fields) if id is not None else cls(**fields)
+        return cls(
+            id=id or uuid4(),
+            name=clean_title(name, "name", NAME_MAX),
+            kind=kind,
+            external_ref=clean_optional(external_ref, "external_ref", REF_MAX),
+            actor=actor,
+            request_id=request_id,
+        )
 
     def rename(self, *, name: str, actor: Actor, request_id: str) -> None:
         name = clean_title(name, "name", NAME_MAX)

@@ -1,0 +1,333 @@
+"""The demo data: New Zealand's first OGP national action plan (2014–16).
+
+Facts (product.md): four commitments and nine milestones; the independent mid-term
+review rated all four "limited", the end-of-term review all four "substantial"; the
+plan ran July 2014 – June 2016 and said it would be amended as work progressed; the
+Kia Tūtahi accord was endorsed by Cabinet on 13 June 2011 and signed at Parliament on
+1 August 2011; NZ0003's outcome was a Cabinet paper in September 2016.
+
+Everything else (milestone titles and dates, joint actions, notes) is illustrative and
+marked "(illustrative)" in the data itself. Ids are derived from names (uuid5), so
+loading twice changes nothing the second time; each commitment's whole history is
+committed in one transaction, so an interrupted load never leaves half a commitment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from uuid import UUID, uuid5
+
+from application.ledger import Ledger
+from domain.commitment import Commitment
+from domain.partner import Partner
+from domain.values import Actor, ActorRole, Completion, OgpValue, PartnerKind, PartnerRole, Response, Visibility
+
+NAMESPACE = UUID("0b6f7c1e-2f43-5a0e-9d3e-6a1b5e2c7d10")
+PLAN = "New Zealand National Action Plan 2014–16"
+LOADER = Actor(ActorRole.ADMIN, uuid5(NAMESPACE, "admin:demo-loader"), "Tūtahi demo loader")
+ILLUSTRATIVE = " (illustrative)"
+
+SSC = "State Services Commission"
+DIA = "Department of Internal Affairs"
+MSD = "Ministry of Social Development"
+MOH = "Ministry of Health"
+MPIA = "Ministry of Pacific Island Affairs"
+SPORT = "Sport New Zealand"
+TPK = "Te Puni Kōkiri"
+TINZ = "Transparency International New Zealand"
+HUI_E = "Hui E! Community Aotearoa"
+
+PARTNERS: list[tuple[str, PartnerKind]] = [
+    (SSC, PartnerKind.AGENCY),
+    (DIA, PartnerKind.AGENCY),
+    (MSD, PartnerKind.AGENCY),
+    (MOH, PartnerKind.AGENCY),
+    (MPIA, PartnerKind.AGENCY),
+    (SPORT, PartnerKind.AGENCY),
+    (TPK, PartnerKind.AGENCY),
+    (TINZ, PartnerKind.CIVIL_SOCIETY),
+    (HUI_E, PartnerKind.COMMUNITY_ORGANISATION),
+]
+
+
+def partner_id(name: str) -> UUID:
+    return uuid5(NAMESPACE, f"partner:{name}")
+
+
+def commitment_id(external_ref: str) -> UUID:
+    return uuid5(NAMESPACE, f"commitment:{external_ref}")
+
+
+@dataclass(frozen=True)
+class SeedMilestone:
+    title: str
+    due_on: date
+    reached_on: date | None
+    by: str
+    evidence_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SeedAction:
+    summary: str
+    occurred_on: date
+    by: str
+    with_: list[str]
+    responses: list[tuple[str, Response, str | None]]
+
+
+@dataclass(frozen=True)
+class SeedCommitment:
+    external_ref: str
+    title: str
+    description: str
+    lead: str
+    values: list[OgpValue]
+    partners: list[tuple[str, PartnerRole]]
+    milestones: list[SeedMilestone]
+    actions: list[SeedAction] = field(default_factory=list)
+    amendment: tuple[dict[str, str], str] | None = None
+
+
+MID_TERM = "Independent mid-term review of the 2014–16 plan rated progress as limited."
+END_OF_TERM = "End-of-term review of the 2014–16 plan rated progress as substantial."
+
+COMMITMENTS: list[SeedCommitment] = [
+    SeedCommitment(
+        external_ref="NZ0001",
+        title="Better Public Services (BPS) Results programme",
+        description=(
+            "Report publicly on progress towards the ten Better Public Services results, "
+            "led by the State Services Commission with the result areas' lead agencies."
+        ),
+        lead=SSC,
+        values=[OgpValue.PUBLIC_ACCOUNTABILITY, OgpValue.ACCESS_TO_INFORMATION],
+        partners=[(MSD, PartnerRole.SUPPORT)],
+        milestones=[
+            SeedMilestone(
+                "Publish six-monthly BPS results updates" + ILLUSTRATIVE, date(2014, 12, 31), date(2014, 12, 15), SSC
+            ),
+            SeedMilestone("Refresh result-area targets" + ILLUSTRATIVE, date(2016, 6, 30), date(2016, 6, 20), MSD),
+        ],
+    ),
+    SeedCommitment(
+        external_ref="NZ0002",
+        title="Government ICT Strategy and Action Plan to 2017",
+        description=(
+            "Deliver the Government ICT Strategy and Action Plan to 2017, led by the "
+            "Department of Internal Affairs as Government Chief Information Officer."
+        ),
+        lead=DIA,
+        values=[OgpValue.TECHNOLOGY_AND_INNOVATION, OgpValue.ACCESS_TO_INFORMATION],
+        partners=[],
+        milestones=[
+            SeedMilestone(
+                "Publish the ICT Strategy progress report" + ILLUSTRATIVE, date(2015, 6, 30), date(2015, 7, 10), DIA
+            ),
+            SeedMilestone("Open data action plan checkpoint" + ILLUSTRATIVE, date(2016, 3, 31), None, DIA),
+        ],
+        amendment=(
+            {
+                "description": (
+                    "Deliver the Government ICT Strategy and Action Plan to 2017, led by the "
+                    "Department of Internal Affairs as Government Chief Information Officer, "
+                    "including open data actions" + ILLUSTRATIVE + "."
+                )
+            },
+            "The plan said from day one that it would be amended as work progressed" + ILLUSTRATIVE + ".",
+        ),
+    ),
+    SeedCommitment(
+        external_ref="NZ0003",
+        title=("Respond to Transparency International New Zealand's 2013 National Integrity System Assessment"),
+        description=(
+            "Consider the recommendations of Transparency International New Zealand's 2013 "
+            "National Integrity System Assessment; outcome: a Cabinet paper on the "
+            "assessment's recommendations, September 2016."
+        ),
+        lead=SSC,
+        values=[OgpValue.PUBLIC_ACCOUNTABILITY],
+        partners=[(TINZ, PartnerRole.COMMUNITY)],
+        milestones=[
+            SeedMilestone(
+                "Officials meet TINZ on the assessment" + ILLUSTRATIVE, date(2015, 3, 31), date(2015, 3, 18), SSC
+            ),
+            SeedMilestone(
+                "Cabinet paper on the assessment's recommendations (reached date illustrative: September 2016)",
+                date(2016, 6, 30),
+                date(2016, 9, 26),
+                SSC,
+            ),
+        ],
+        actions=[
+            SeedAction(
+                "Joint workshop on the assessment's recommendations" + ILLUSTRATIVE,
+                date(2015, 3, 18),
+                SSC,
+                [TINZ],
+                [(TINZ, Response.CONFIRMED, None)],
+            ),
+            SeedAction(
+                "Agreed priority list of recommendations" + ILLUSTRATIVE,
+                date(2015, 11, 5),
+                SSC,
+                [TINZ],
+                [
+                    (
+                        TINZ,
+                        Response.DISPUTED,
+                        "We had not yet agreed the priorities at that meeting" + ILLUSTRATIVE + ".",
+                    )
+                ],
+            ),
+        ],
+    ),
+    SeedCommitment(
+        external_ref="NZ0004",
+        title="Review progress of the Kia Tūtahi Relationship Accord",
+        description=(
+            "Review progress of the Kia Tūtahi Relationship Accord between communities and "
+            "government, endorsed by Cabinet on 13 June 2011 and signed at Parliament on "
+            "1 August 2011. Its principles: respect Te Tiriti o Waitangi; a collective "
+            "responsibility to hear and respond to the voices of all; act in good faith; "
+            "trust and mutual respect; Ngā Mahinga (putting the principles into practice)."
+        ),
+        lead=DIA,
+        values=[OgpValue.CIVIC_PARTICIPATION],
+        partners=[
+            (MOH, PartnerRole.SUPPORT),
+            (MPIA, PartnerRole.SUPPORT),
+            (MSD, PartnerRole.SUPPORT),
+            (SPORT, PartnerRole.SUPPORT),
+            (TPK, PartnerRole.SUPPORT),
+            (HUI_E, PartnerRole.COMMUNITY),
+        ],
+        milestones=[
+            SeedMilestone("Survey of agencies on the accord" + ILLUSTRATIVE, date(2015, 3, 31), date(2015, 4, 2), DIA),
+            SeedMilestone("Community hui on Ngā Mahinga" + ILLUSTRATIVE, date(2015, 9, 30), date(2015, 9, 12), TPK),
+            SeedMilestone("Publish the accord progress review" + ILLUSTRATIVE, date(2016, 6, 30), None, DIA),
+        ],
+        actions=[
+            SeedAction(
+                "Co-hosted a community hui on the accord's principles" + ILLUSTRATIVE,
+                date(2015, 9, 12),
+                DIA,
+                [HUI_E, TPK],
+                [
+                    (HUI_E, Response.CONFIRMED, "Good turnout from community organisations" + ILLUSTRATIVE + "."),
+                    (TPK, Response.CONFIRMED, None),
+                ],
+            ),
+        ],
+    ),
+]
+
+
+def _actor(name: str) -> Actor:
+    kind = dict(PARTNERS)[name]
+    role = ActorRole.AGENCY if kind is PartnerKind.AGENCY else ActorRole.COMMUNITY
+    return Actor(role, partner_id(name), name)
+
+
+def _build(seed: SeedCommitment) -> Commitment:
+    """The seeded commitment's whole history, through the domain's own rules."""
+    lead = _actor(seed.lead)
+    ref = seed.external_ref
+    counter = iter(range(1, 1000))
+
+    def rid() -> str:
+        return f"demo-{ref}-{next(counter)}"
+
+    commitment = Commitment.start(
+        id=commitment_id(ref),
+        title=seed.title,
+        description=seed.description,
+        action_plan=PLAN,
+        external_ref=ref,
+        starts_on=date(2014, 7, 1),
+        ends_on=date(2016, 6, 30),
+        ogp_values=seed.values,
+        visibility=Visibility.PUBLIC,
+        lead=(lead.id, lead.name, PartnerKind.AGENCY),
+        actor=lead,
+        request_id=rid(),
+    )
+    for name, role in seed.partners:
+        commitment.add_partner(
+            partner_id=partner_id(name), name=name, kind=dict(PARTNERS)[name], role=role, actor=lead, request_id=rid()
+        )
+    for index, milestone in enumerate(seed.milestones):
+        commitment.add_milestone(
+            milestone_id=uuid5(NAMESPACE, f"milestone:{ref}:{index}"),
+            title=milestone.title,
+            due_on=milestone.due_on,
+            actor=lead,
+            request_id=rid(),
+        )
+    if seed.amendment is not None:
+        changes, reason = seed.amendment
+        commitment.amend(changes=dict(changes), reason=reason, actor=lead, request_id=rid())
+    commitment.report_progress(completion=Completion.LIMITED, note=MID_TERM, actor=lead, request_id=rid())
+    for index, milestone in enumerate(seed.milestones):
+        if milestone.reached_on is not None:
+            commitment.reach_milestone(
+                milestone_id=uuid5(NAMESPACE, f"milestone:{ref}:{index}"),
+                reached_on=milestone.reached_on,
+                today=milestone.reached_on,
+                evidence_url=milestone.evidence_url,
+                note=None,
+                actor=_actor(milestone.by),
+                request_id=rid(),
+            )
+    for index, action in enumerate(seed.actions):
+        action_id = uuid5(NAMESPACE, f"action:{ref}:{index}")
+        commitment.record_joint_action(
+            action_id=action_id,
+            summary=action.summary,
+            occurred_on=action.occurred_on,
+            partner_ids=[partner_id(name) for name in action.with_],
+            evidence_url=None,
+            actor=_actor(action.by),
+            request_id=rid(),
+        )
+        for name, response, note in action.responses:
+            commitment.respond_to_action(
+                action_id=action_id, response=response, note=note, actor=_actor(name), request_id=rid()
+            )
+    commitment.report_progress(completion=Completion.SUBSTANTIAL, note=END_OF_TERM, actor=lead, request_id=rid())
+    return commitment
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    partners_added: int
+    commitments_added: int
+    events_added: int
+
+
+def load_demo(ledger: Ledger, progress: Callable[[str], None] | None = None) -> DemoResult:
+    """Loads the 2014–16 plan; what is already there is left as it is."""
+    report = progress or (lambda _: None)
+    new_partners = [
+        Partner.register(
+            id=partner_id(name), name=name, kind=kind, external_ref=None, actor=LOADER, request_id="demo-partners"
+        )
+        for name, kind in PARTNERS
+        if not ledger.partner_exists(partner_id(name))
+    ]
+    events = 0
+    if new_partners:
+        events += len(ledger.commit(*new_partners))
+    report(f"partners: {len(new_partners)} registered, {len(PARTNERS) - len(new_partners)} already there")
+    added = 0
+    for seed in COMMITMENTS:
+        if ledger.commitment_exists(commitment_id(seed.external_ref)):
+            report(f"{seed.external_ref}: already there")
+            continue
+        commitment = _build(seed)
+        events += len(ledger.commit(commitment))
+        added += 1
+        report(f"{seed.external_ref}: {commitment.version} events")
+    return DemoResult(len(new_partners), added, events)
