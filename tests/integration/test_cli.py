@@ -1,0 +1,83 @@
+"""The ``tutahi`` command line on a SQLite file: what a person at a terminal sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+from click.testing import CliRunner, Result
+
+from interfaces.cli import main
+from interfaces.composition import open_ledger
+
+
+def run(url: str, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--database-url", url, *args], obj={})
+
+
+def test_demo_then_timeline_prints_the_plan_with_macrons(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/cli.db"
+
+    first = run(url, "demo")
+    second = run(url, "demo")
+    shown = run(url, "timeline")
+
+    assert first.exit_code == 0, first.output
+    assert "4 commitments" in first.stdout
+    assert second.exit_code == 0 and "0 commitments, 0 events added" in second.stdout
+    assert shown.exit_code == 0, shown.output
+    assert "Kia Tūtahi" in shown.stdout and "Te Puni Kōkiri" in shown.stdout
+    assert "2015-09-12" in shown.stdout, "the world date of the hui appears in the happened column"
+
+
+def test_partners_add_prints_the_new_id_alone_on_the_last_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/cli.db"
+
+    result = run(url, "partners", "add", "--name", "Ngāti Whātua Ōrākei", "--kind", "iwi_hapu")
+
+    assert result.exit_code == 0, result.output
+    partner_id = UUID(result.stdout.strip().splitlines()[-1])
+    ledger = open_ledger(url)
+    try:
+        assert ledger.get_partner(partner_id)["name"] == "Ngāti Whātua Ōrākei"
+    finally:
+        ledger.close()
+    listed = run(url, "partners", "list", "--q", "ngati whatua")
+    assert "Ngāti Whātua Ōrākei" in listed.stdout
+
+
+def test_refusals_are_one_line_errors_with_a_non_zero_exit(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/cli.db"
+
+    empty_name = run(url, "partners", "add", "--name", "   ", "--kind", "iwi_hapu")
+    bad_kind = run(url, "partners", "add", "--name", "X", "--kind", "charity")
+    unknown = run(url, "timeline", "not-a-uuid")
+    no_server = run("postgresql+psycopg://nobody@127.0.0.1:1/none", "demo")
+
+    for result in (empty_name, bad_kind, unknown, no_server):
+        assert result.exit_code != 0
+        assert "Traceback" not in result.output
+    assert empty_name.stderr.strip().splitlines() == ["Error: name: must not be empty"]
+    assert "not a UUID" in unknown.stderr
+    assert no_server.stderr.strip().startswith("Error: cannot open the store")
+    assert len(no_server.stderr.strip().splitlines()) == 1
+
+
+def test_projections_rebuild_reproduces_the_read_models(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/cli.db"
+    run(url, "demo")
+    ledger = open_ledger(url)
+    try:
+        before = ledger.read_models.dump_read_models()
+    finally:
+        ledger.close()
+
+    result = run(url, "projections", "rebuild")
+
+    assert result.exit_code == 0, result.output
+    assert "from 57 events" in result.stdout
+    ledger = open_ledger(url)
+    try:
+        assert ledger.read_models.dump_read_models() == before
+    finally:
+        ledger.close()
