@@ -5,7 +5,8 @@ read-model rows commit in one transaction or not at all."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, cast
 from uuid import UUID, uuid4
@@ -45,6 +46,7 @@ class CommandResult:
     version: int
     position: int
     created_id: UUID | None = None
+    document: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def latest_world_day() -> date:
@@ -87,25 +89,28 @@ class Ledger(Application[UUID]):
         """The store's write transaction; events saved inside it join it."""
         return cast(Any, self.recorder).transaction(commit=True)
 
-    def commit(
-        self, *aggregates: Commitment | Partner, extra: Callable[[Any, list[int]], None] | None = None
-    ) -> list[int]:
-        """Saves the aggregates' new events, places them in the log and projects them,
-        all in one transaction. Returns the positions of the new events. ``extra`` joins
-        the same transaction (e.g. an idempotency record), given the positions."""
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Any]:
+        """One transaction for everything a request writes: events, snapshots, log
+        index, read models and whatever the caller adds with the yielded ``tx`` (e.g.
+        an idempotency record). Nested units join the outermost one. A lost race
+        becomes ``ConcurrentWrite``, a locked store ``StoreBusy``."""
         try:
             with self.transaction() as tx:
-                recordings = self.save(*aggregates)
-                positions = self._place_and_project(tx, recordings, aggregates)
-                if extra is not None:
-                    extra(tx, positions)
+                yield tx
         except IntegrityError as error:
             raise ConcurrentWrite("another change to this record was saved first; reload and retry") from error
         except OperationalError as error:
             if "locked" in str(error) or "busy" in str(error):
                 raise StoreBusy("the store is busy; retry shortly") from error
             raise
-        return positions
+
+    def commit(self, *aggregates: Commitment | Partner) -> list[int]:
+        """Saves the aggregates' new events, places them in the log and projects them,
+        in one unit of work. Returns the positions of the new events."""
+        with self.unit_of_work() as tx:
+            recordings = self.save(*aggregates)
+            return self._place_and_project(tx, recordings, aggregates)
 
     def _place_and_project(
         self, tx: Any, recordings: Sequence[Recording[UUID]], aggregates: Sequence[Commitment | Partner]
@@ -138,7 +143,8 @@ class Ledger(Application[UUID]):
     def _result(
         self, aggregate: Commitment | Partner, positions: list[int], created: UUID | None = None
     ) -> CommandResult:
-        return CommandResult(aggregate.id, aggregate.version, positions[-1], created)
+        document = commitment_document(aggregate) if isinstance(aggregate, Commitment) else partner_document(aggregate)
+        return CommandResult(aggregate.id, aggregate.version, positions[-1], created, document)
 
     # -- loading -------------------------------------------------------------
 

@@ -340,6 +340,23 @@ class SqlReadModels:
             query = query.where(visible)
         return self._timeline_page(query, limit, after)
 
+    def partner_row(self, partner_id: UUID) -> PartnerRow | None:
+        with self._read() as session:
+            row = session.execute(select(partners).where(partners.c.id == partner_id)).first()
+        return self._partner(row) if row else None
+
+    @staticmethod
+    def _partner(row: Row[Any]) -> PartnerRow:
+        return PartnerRow(
+            id=row.id,
+            name=row.name,
+            kind=row.kind,
+            external_ref=row.external_ref,
+            registered_at=from_us(row.registered_us),
+            position=row.position,
+            search_text=row.search_text,
+        )
+
     def list_partners(self, *, q: str | None, kind: str | None, limit: int, after: str | None) -> Page[PartnerRow]:
         p = partners.c
         conditions: list[Any] = [p.search_text.like(term, escape="\\") for term in _like_terms(q)]
@@ -349,18 +366,7 @@ class SqlReadModels:
         if cursor is not None:
             conditions.append(p.position > cursor)
         rows = self._page(select(partners).where(and_(True, *conditions)).order_by(p.position), limit)
-        items = [
-            PartnerRow(
-                id=row.id,
-                name=row.name,
-                kind=row.kind,
-                external_ref=row.external_ref,
-                registered_at=from_us(row.registered_us),
-                position=row.position,
-                search_text=row.search_text,
-            )
-            for row in rows[:limit]
-        ]
+        items = [self._partner(row) for row in rows[:limit]]
         return Page(items, str(items[-1].position) if len(rows) > limit else None)
 
     def dump_read_models(self) -> dict[str, list[tuple[Any, ...]]]:

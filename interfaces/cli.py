@@ -6,6 +6,7 @@ import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4, uuid5
 
@@ -16,11 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from application.credentials import Credentials
 from application.demo import load_demo
 from application.errors import ApplicationError
 from application.ledger import Ledger
 from domain.errors import DomainError
 from domain.values import Actor, ActorRole, PartnerKind
+from infrastructure.credentials import SqlCredentialStore
 from infrastructure.store import StoreMisconfigured, database_url
 from interfaces.composition import open_ledger
 
@@ -168,10 +171,82 @@ def partners_add(ctx: click.Context, name: str, kind: str, external_ref: str | N
 def partners_list(ctx: click.Context, q: str | None, kind: str | None) -> None:
     """List registered partners."""
     with ledger_for(ctx) as ledger:
-        table = Table("id", "name", "kind")
+        table = Table("name", "kind")
+        table.add_column("id", no_wrap=True, min_width=36)
         for row in _all(lambda after: ledger.list_partners(q=q, kind=kind, after=after)):
-            table.add_row(str(row.id), row.name, row.kind)
+            table.add_row(row.name, row.kind, str(row.id))
         out.print(table)
+
+
+def credentials_for(ledger: Ledger) -> Credentials:
+    return Credentials(SqlCredentialStore(ledger.recorder), ledger)
+
+
+@main.group()
+def tokens() -> None:
+    """Issue, list and revoke bearer tokens (only their hashes are stored)."""
+
+
+@tokens.command("issue")
+@click.option("--role", required=True, type=click.Choice([r.value for r in ActorRole]))
+@click.option("--partner", "partner", default=None, help="The partner's id (agency and community tokens).")
+@click.option("--name", default=None, help="The office or person (auditor and admin tokens).")
+@click.pass_context
+def tokens_issue(ctx: click.Context, role: str, partner: str | None, name: str | None) -> None:
+    """Issue a token; prints it alone on the last line, once."""
+    with ledger_for(ctx) as ledger:
+        partner_id = parse_uuid(partner, "partner id") if partner is not None else None
+        issued = credentials_for(ledger).issue(ActorRole(role), partner_id=partner_id, name=name, now=datetime.now(UTC))
+        err.print(
+            f"Issued a {role} token {issued.credential.id} to {issued.credential.holder_name}. "
+            "It is shown once: keep it safe."
+        )
+        click.echo(issued.token)
+
+
+@tokens.command("list")
+@click.pass_context
+def tokens_list(ctx: click.Context) -> None:
+    """List tokens: ids, roles, holders (never the secret)."""
+    with ledger_for(ctx) as ledger:
+        table = Table("role", "holder", "issued (UTC)", "revoked (UTC)")
+        table.add_column("id", no_wrap=True, min_width=36)
+        for credential in credentials_for(ledger).list():
+            table.add_row(
+                credential.role.value,
+                credential.holder_name,
+                credential.issued_at.strftime("%Y-%m-%d %H:%M"),
+                credential.revoked_at.strftime("%Y-%m-%d %H:%M") if credential.revoked_at else "",
+                str(credential.id),
+            )
+        out.print(table)
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@click.pass_context
+def tokens_revoke(ctx: click.Context, token_id: str) -> None:
+    """Revoke a token; it is unknown from then on."""
+    with ledger_for(ctx) as ledger:
+        credential = credentials_for(ledger).revoke(parse_uuid(token_id, "token id"), datetime.now(UTC))
+        out.print(f"Revoked token {credential.id} of {credential.holder_name}.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Processes (SQLite: always 1).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads: int) -> None:
+    """Run the service under gunicorn (SQLite: one process with threads;
+    PostgreSQL: several worker processes)."""
+    from interfaces.serve import run_server
+
+    url = database_url(ctx.obj["database_url"])
+    with ledger_for(ctx):
+        pass  # fail early, in one line, if the store cannot be opened
+    run_server(url, host=host, port=port, workers=workers, threads=threads)
 
 
 @main.group()

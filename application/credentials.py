@@ -1,0 +1,127 @@
+"""Credentials: bearer tokens for partners (agency, community) and for named auditors
+and admins. A token is shown once when issued; only its SHA-256 hash is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID, uuid4, uuid5
+
+from application.errors import NotFound
+from application.ledger import Ledger
+from domain.errors import InvalidValue
+from domain.values import NAME_MAX, Actor, ActorRole, PartnerKind, clean_title
+
+TOKEN_PREFIX = "tutahi_"
+HOLDER_NAMESPACE = UUID("3f1c9a4e-7b2d-5e8f-9a6c-1d4b7e0f2a93")
+
+
+@dataclass(frozen=True)
+class Credential:
+    id: UUID
+    role: ActorRole
+    partner_id: UUID | None
+    holder_name: str
+    token_hash: str
+    issued_at: datetime
+    revoked_at: datetime | None
+
+
+class CredentialStore(Protocol):
+    def add(self, credential: Credential) -> None: ...
+    def by_hash(self, token_hash: str) -> Credential | None: ...
+    def get(self, credential_id: UUID) -> Credential | None: ...
+    def revoke(self, credential_id: UUID, at: datetime) -> bool: ...
+    def all(self) -> list[Credential]: ...
+
+
+def hash_token(token: str) -> str:
+    """Tokens carry 256 random bits, so a fast hash is as safe as a slow one here."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def holder_id(role: ActorRole, name: str) -> UUID:
+    """A named auditor or admin keeps one id across all its tokens."""
+    return uuid5(HOLDER_NAMESPACE, f"{role.value}:{name}")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    credential: Credential
+    token: str
+
+
+class Credentials:
+    """Issues, checks and revokes tokens."""
+
+    def __init__(self, store: CredentialStore, ledger: Ledger) -> None:
+        self.store = store
+        self.ledger = ledger
+
+    def issue(
+        self, role: ActorRole, *, partner_id: UUID | None = None, name: str | None = None, now: datetime
+    ) -> IssuedToken:
+        """Agency and community tokens belong to a partner whose kind fits the role;
+        auditor and admin tokens belong to a named office or person."""
+        if role in (ActorRole.AGENCY, ActorRole.COMMUNITY):
+            if partner_id is None or name is not None:
+                raise InvalidValue("partner", f"a {role.value} token belongs to a partner (give its id, not a name)")
+            partner = self.ledger.get_partner(partner_id)
+            is_agency = partner["kind"] == PartnerKind.AGENCY.value
+            if is_agency != (role is ActorRole.AGENCY):
+                raise InvalidValue(
+                    "role",
+                    f"a {partner['kind']} partner cannot hold a {role.value} token "
+                    "(agency tokens are for agency partners, community tokens for the other kinds)",
+                )
+            holder = partner["name"]
+        else:
+            if name is None or partner_id is not None:
+                raise InvalidValue("name", f"an {role.value} token belongs to a named office or person, not a partner")
+            holder = clean_title(name, "name", NAME_MAX)
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        credential = Credential(
+            id=uuid4(),
+            role=role,
+            partner_id=partner_id if role in (ActorRole.AGENCY, ActorRole.COMMUNITY) else None,
+            holder_name=holder,
+            token_hash=hash_token(token),
+            issued_at=now,
+            revoked_at=None,
+        )
+        self.store.add(credential)
+        return IssuedToken(credential, token)
+
+    def authenticate(self, token: str) -> Actor | None:
+        """The actor a token stands for, or None if it is unknown or revoked."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            return None
+        credential = self.store.by_hash(hash_token(token))
+        if credential is None or credential.revoked_at is not None:
+            return None
+        actor = actor_of(credential)
+        if credential.partner_id is not None:
+            # Events name the partner as it is called now, not when the token was issued.
+            row = self.ledger.read_models.partner_row(credential.partner_id)
+            if row is not None and row.name != actor.name:
+                actor = Actor(actor.role, actor.id, row.name)
+        return actor
+
+    def revoke(self, credential_id: UUID, now: datetime) -> Credential:
+        if not self.store.revoke(credential_id, now):
+            raise NotFound("no such token (or it was already revoked)")
+        credential = self.store.get(credential_id)
+        assert credential is not None
+        return credential
+
+    def list(self) -> list[Credential]:
+        return self.store.all()
+
+
+def actor_of(credential: Credential) -> Actor:
+    if credential.partner_id is not None:
+        return Actor(credential.role, credential.partner_id, credential.holder_name)
+    return Actor(credential.role, holder_id(credential.role, credential.holder_name), credential.holder_name)

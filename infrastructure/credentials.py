@@ -1,0 +1,83 @@
+"""The credential store: token hashes (never tokens) in the event store's database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import BigInteger, Column, String, Table, Text, Uuid, select, update
+
+from application.credentials import Credential
+from domain.values import ActorRole
+from infrastructure.readmodels import from_us, to_us
+from infrastructure.tables import metadata
+
+credentials = Table(
+    "tutahi_credentials",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("partner_id", Uuid),
+    Column("holder_name", Text, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("issued_us", BigInteger, nullable=False),
+    Column("revoked_us", BigInteger),
+)
+
+
+class SqlCredentialStore:
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+        with recorder.transaction(commit=True) as session:
+            metadata.create_all(session.connection(), tables=[credentials], checkfirst=True)
+
+    @staticmethod
+    def _credential(row: Any) -> Credential:
+        return Credential(
+            id=row.id,
+            role=ActorRole(row.role),
+            partner_id=row.partner_id,
+            holder_name=row.holder_name,
+            token_hash=row.token_hash,
+            issued_at=from_us(row.issued_us),
+            revoked_at=from_us(row.revoked_us) if row.revoked_us is not None else None,
+        )
+
+    def add(self, credential: Credential) -> None:
+        with self.recorder.transaction(commit=True) as session:
+            session.execute(
+                credentials.insert().values(
+                    id=credential.id,
+                    role=credential.role.value,
+                    partner_id=credential.partner_id,
+                    holder_name=credential.holder_name,
+                    token_hash=credential.token_hash,
+                    issued_us=to_us(credential.issued_at),
+                    revoked_us=None,
+                )
+            )
+
+    def by_hash(self, token_hash: str) -> Credential | None:
+        with self.recorder.transaction(commit=False) as session:
+            row = session.execute(select(credentials).where(credentials.c.token_hash == token_hash)).first()
+        return self._credential(row) if row else None
+
+    def get(self, credential_id: UUID) -> Credential | None:
+        with self.recorder.transaction(commit=False) as session:
+            row = session.execute(select(credentials).where(credentials.c.id == credential_id)).first()
+        return self._credential(row) if row else None
+
+    def revoke(self, credential_id: UUID, at: datetime) -> bool:
+        with self.recorder.transaction(commit=True) as session:
+            result = session.execute(
+                update(credentials)
+                .where(credentials.c.id == credential_id, credentials.c.revoked_us.is_(None))
+                .values(revoked_us=to_us(at))
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    def all(self) -> list[Credential]:
+        with self.recorder.transaction(commit=False) as session:
+            rows = session.execute(select(credentials).order_by(credentials.c.issued_us, credentials.c.id))
+            return [self._credential(row) for row in rows]

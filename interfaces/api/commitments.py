@@ -1,0 +1,360 @@
+"""``/api/v1/commitments``: agencies record, partners respond, anyone reads what it may."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from domain.values import ActorRole
+from interfaces.api.docs import READ, WRITE, problems
+from interfaces.api.http import (
+    current_actor,
+    etag_of,
+    expected_version,
+    idempotent,
+    json_body,
+    require_actor,
+    requires,
+    services,
+)
+from interfaces.api.problems import Problem
+from interfaces.api.schemas import (
+    ActionRecord,
+    ActionRecorded,
+    ActionRespond,
+    CommitmentAmend,
+    CommitmentChanged,
+    CommitmentCreate,
+    CommitmentListQuery,
+    CommitmentQuery,
+    CommitmentSchema,
+    DiffQuery,
+    DiffSchema,
+    EventList,
+    MilestoneAdd,
+    MilestoneAdded,
+    MilestoneReach,
+    PageQuery,
+    PartnerAdd,
+    PartnerJoined,
+    ProgressRecorded,
+    ProgressReport,
+    ReasonQuery,
+    ResponseRecorded,
+    SummaryPage,
+    TimelinePage,
+    Withdrawal,
+)
+from interfaces.api.views import by_id, changed, done, entry_doc, page, summary_doc
+
+blp = Blueprint("commitments", __name__, url_prefix="/api/v1", description="Commitments and their history")
+
+ETAG_HEADER = {"ETag": {"description": "The commitment's version, quoted", "schema": {"type": "string"}}}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": 'The ETag of the version the change is based on ("<version>").',
+}
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "description": "Repeat a POST safely: the same key and body within 24 hours returns the first response.",
+}
+COMMAND_PARAMS = [IF_MATCH, IDEMPOTENCY_KEY]
+
+
+def request_id() -> str:
+    return str(g.get("request_id") or uuid4().hex)
+
+
+def version_for(commitment_id: UUID, *, required: bool = False) -> int | None:
+    ledger = services().ledger
+    return expected_version(required=required, current=lambda: ledger.current_version(commitment_id, current_actor()))
+
+
+@blp.route("/commitments")
+class Commitments(MethodView):
+    @problems(blp, *READ)
+    @blp.arguments(CommitmentListQuery, location="query")
+    @blp.response(200, SummaryPage)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """List the commitments the caller may see (search ignores case and macrons)."""
+        result = services().ledger.list_commitments(current_actor(), **query)
+        return page(result, summary_doc)
+
+    @requires(ActorRole.AGENCY)
+    @idempotent()
+    @problems(blp, *WRITE)
+    @blp.arguments(CommitmentCreate)
+    @blp.response(201, CommitmentChanged, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}})
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    def post(self, body: dict[str, Any]) -> Any:
+        """Create a commitment; the calling agency becomes its lead."""
+        result = services().ledger.create_commitment(**body, actor=require_actor(), request_id=request_id())
+        headers = {"ETag": etag_of(result.version), "Location": f"/api/v1/commitments/{result.aggregate_id}"}
+        return changed(result), 201, headers
+
+
+@blp.route("/commitments/<uuid:commitment_id>")
+class CommitmentResource(MethodView):
+    @problems(blp, *READ, 400)
+    @blp.arguments(CommitmentQuery, location="query")
+    @blp.response(200, CommitmentSchema, headers=ETAG_HEADER)
+    def get(self, query: dict[str, Any], commitment_id: UUID) -> Any:
+        """The commitment as it is, as it was at ``version``, or as it was at the instant ``as_of``."""
+        if query["version"] is not None and query["as_of"] is not None:
+            raise Problem(
+                422,
+                "give version or as_of, not both",
+                code="conflicting-query",
+                errors={"version": ["give version or as_of, not both"]},
+            )
+        document = services().ledger.get_commitment(commitment_id, current_actor(), **query)
+        return document, 200, {"ETag": etag_of(document["version"])}
+
+    @requires()
+    @problems(blp, *WRITE, 428)
+    @blp.arguments(CommitmentAmend)
+    @blp.response(200, CommitmentChanged, headers=ETAG_HEADER)
+    @blp.doc(parameters=[{**IF_MATCH, "required": True}])
+    def patch(self, body: dict[str, Any], commitment_id: UUID) -> Any:
+        """Amend fields of the commitment (a lead; ``reason`` and ``If-Match`` required)."""
+        reason = body.pop("reason")
+        result = services().ledger.amend_commitment(
+            commitment_id,
+            changes=body,
+            reason=reason,
+            actor=require_actor(),
+            request_id=request_id(),
+            expected_version=version_for(commitment_id, required=True),
+        )
+        return changed(result), 200, {"ETag": etag_of(result.version)}
+
+
+@blp.route("/commitments/<uuid:commitment_id>/partners")
+class CommitmentPartners(MethodView):
+    @requires()
+    @idempotent()
+    @problems(blp, *WRITE)
+    @blp.arguments(PartnerAdd)
+    @blp.response(201, PartnerJoined, headers=ETAG_HEADER)
+    @blp.doc(parameters=COMMAND_PARAMS)
+    def post(self, body: dict[str, Any], commitment_id: UUID) -> Any:
+        """A lead brings a registered partner into the commitment."""
+        result = services().ledger.add_partner(
+            commitment_id,
+            **body,
+            actor=require_actor(),
+            request_id=request_id(),
+            expected_version=version_for(commitment_id),
+        )
+        partner = by_id(result.document["partners"], body["partner_id"])
+        return done(result, partner=partner), 201, {"ETag": etag_of(result.version)}
+
+
+@blp.route("/commitments/<uuid:commitment_id>/partners/<uuid:partner_id>")
+class CommitmentPartner(MethodView):
+    @requires()
+    @problems(blp, *WRITE)
+    @blp.arguments(ReasonQuery, location="query")
+    @blp.response(200, CommitmentChanged, headers=ETAG_HEADER)
+    @blp.doc(
+        parameters=[IF_MATCH],
+        requestBody={
+            "required": False,
+            "content": {"application/json": {"schema": "ReasonBody"}},
+        },
+    )
+    def delete(self, query: dict[str, Any], commitment_id: UUID, partner_id: UUID) -> Any:
+        """A lead removes a partner, or the partner leaves (``reason`` in the query or the body)."""
+        body = json_body()
+        unknown = sorted(set(body) - {"reason"})
+        if unknown:
+            raise Problem(422, "unknown fields", code="unknown-fields", errors={k: ["Unknown field."] for k in unknown})
+        reason = query.get("reason") or body.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise Problem(422, "a reason is required", code="missing-reason", errors={"reason": ["Required."]})
+        result = services().ledger.remove_partner(
+            commitment_id,
+            partner_id=partner_id,
+            reason=reason,
+            actor=require_actor(),
+            request_id=request_id(),
+            expected_version=version_for(commitment_id),
+        )
+        return changed(result), 200, {"ETag": etag_of(result.version)}
+
+
+@blp.route("/commitments/<uuid:commitment_id>/milestones")
+class Milestones(MethodView):
+    @requires()
+    @idempotent()
+    @problems(blp, *WRITE)
+    @blp.arguments(MilestoneAdd)
+    @blp.response(201, MilestoneAdded, headers=ETAG_HEADER)
+    @blp.doc(parameters=COMMAND_PARAMS)
+    def post(self, body: dict[str, Any], commitment_id: UUID) -> Any:
+        """A lead or support agency adds a milestone."""
+        result = services().ledger.add_milestone(
+            commitment_id,
+            **body,
+            actor=require_actor(),
+            request_id=request_id(),
+            expected_version=version_for(commitment_id),
+        )
+        milestone = by_id(result.document["milestones"], result.created_id)
+        return done(result, **milestone), 201, {"ETag": etag_of(result.version)}
+
+
+@blp.route("/commitments/<uuid:commitment_id>/milestones/<uuid:milestone_id>/reached")
+class MilestoneReached(MethodView):
+    @requires()
+    @idempotent()
+    @problems(blp, *WRITE)
+    @blp.arguments(MilestoneReach)
+    @blp.response(200, MilestoneAdded, headers=ETAG_HEADER)
+    @blp.doc(parameters=COMMAND_PARAMS)
+    def post(self, body: dict[str, Any], commitment_id: UUID, milestone_id: UUID) -> Any:
+        """A lead or support agency reports the milestone reached (once)."""
+        result = services().ledger.reach_milestone(
+            commitment_id,
+            milestone_id,
+            **body,
+            actor=require_actor(),
+            request_id=request_id(),
+            expected_version=version_for(commitment_id),
+        )
+        milestone = by_id(result.document["milestones"], milestone_id)
+        return done(result, **milestone), 200, {"ETag": etag_of(result.version)}
+
+
+@blp.route("/commitments/<uuid:commitment_id>/actions")
+class Actions(MethodView):
+    @requires()
+    @idempotent()
+    @problems(blp, *WRITE)
+    @blp.arguments(ActionRecord)
+    @blp.response(201, ActionRecorded, headers=ETAG_HEADER)
+    @blp.doc(parameters=COMMAND_PARAMS)
+    def post(self, body: dict[str, Any], commitment_id: UUID) -> Any:
+        """An agency partner records a joint action with other partners of the commitment."""
+        result = services().ledger.record_joint_action(
+            commitment_id,
+            **body,
+            actor=require_actor(),
+            request_id=request_id(),
+            expected_version=version_for(commitment_id),
+        )
+        action = by_id(result.document["actions"], result.created_id)
+        return done(result, **action), 201, {"ETag": etag_of(result.version)}
+
+
+@blp.route("/commitments/<uuid:commitment_id>/actions/<uuid:action_id>/responses")
+class ActionResponses(MethodView):
+    @requires()
+    @idempotent()
+    @problems(blp, *WRITE)
+    @blp.arguments(ActionRespond)
+    @blp.response(201, ResponseRecorded, headers=ETAG_HEADER)
+    @blp.doc(parameters=COMMAND_PARAMS)
+    def post(self, body: dict[str, Any], commitment_id: UUID, action_id: UUID) -> Any:
+        """A partner named in the joint action confirms or disputes it."""
+        actor = require_actor()
+        result = services().ledger.respond_to_action(
+            commitment_id,
+            action_id,
+            **body,
+            actor=actor,
+            request_id=request_id(),
+            expected_version=version_for(commitment_id),
+        )
+        action = by_id(result.document["actions"], action_id)
+        response = next(r for r in action["responses"] if r["partner_id"] == str(actor.id))
+        return done(result, action_id=action_id, response=response), 201, {"ETag": etag_of(result.version)}
+
+
+@blp.route("/commitments/<uuid:commitment_id>/progress")
+class Progress(MethodView):
+    @requires()
+    @idempotent()
+    @problems(blp, *WRITE)
+    @blp.arguments(ProgressReport)
+    @blp.response(201, ProgressRecorded, headers=ETAG_HEADER)
+    @blp.doc(parameters=COMMAND_PARAMS)
+    def post(self, body: dict[str, Any], commitment_id: UUID) -> Any:
+        """A lead reports completion on OGP's scale."""
+        result = services().ledger.report_progress(
+            commitment_id,
+            **body,
+            actor=require_actor(),
+            request_id=request_id(),
+            expected_version=version_for(commitment_id),
+        )
+        return done(result, report=result.document["completion"]), 201, {"ETag": etag_of(result.version)}
+
+
+@blp.route("/commitments/<uuid:commitment_id>/withdrawal")
+class Withdraw(MethodView):
+    @requires()
+    @idempotent()
+    @problems(blp, *WRITE)
+    @blp.arguments(Withdrawal)
+    @blp.response(200, CommitmentChanged, headers=ETAG_HEADER)
+    @blp.doc(parameters=COMMAND_PARAMS)
+    def post(self, body: dict[str, Any], commitment_id: UUID) -> Any:
+        """A lead withdraws the commitment; it then accepts no further change."""
+        result = services().ledger.withdraw_commitment(
+            commitment_id,
+            **body,
+            actor=require_actor(),
+            request_id=request_id(),
+            expected_version=version_for(commitment_id),
+        )
+        return changed(result), 200, {"ETag": etag_of(result.version)}
+
+
+@blp.route("/commitments/<uuid:commitment_id>/timeline")
+class Timeline(MethodView):
+    @problems(blp, *READ)
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, TimelinePage)
+    def get(self, query: dict[str, Any], commitment_id: UUID) -> dict[str, Any]:
+        """The commitment's shared timeline, newest first."""
+        result = services().ledger.timeline(commitment_id, current_actor(), **query)
+        return page(result, entry_doc)
+
+
+@blp.route("/commitments/<uuid:commitment_id>/events")
+class Events(MethodView):
+    @requires()
+    @problems(blp, *READ, 403)
+    @blp.response(200, EventList)
+    def get(self, commitment_id: UUID) -> dict[str, Any]:
+        """Every event of the commitment in version order (auditors, admins and its partners)."""
+        actor = require_actor()
+        ledger = services().ledger
+        document = ledger.get_commitment(commitment_id, actor)
+        if actor.role not in (ActorRole.AUDITOR, ActorRole.ADMIN) and not any(
+            p["id"] == str(actor.id) for p in document["partners"]
+        ):
+            raise Problem(403, "only auditors, admins and the commitment's partners read its events", code="forbidden")
+        return {"items": ledger.commitment_history(commitment_id, actor), "next": None}
+
+
+@blp.route("/commitments/<uuid:commitment_id>/diff")
+class Diff(MethodView):
+    @problems(blp, *READ)
+    @blp.arguments(DiffQuery, location="query")
+    @blp.response(200, DiffSchema)
+    def get(self, query: dict[str, Any], commitment_id: UUID) -> dict[str, Any]:
+        """Field-level changes between two versions, relations included."""
+        changes = services().ledger.diff(commitment_id, query["from_"], query["to"], current_actor())
+        return {"commitment_id": commitment_id, "from_": query["from_"], "to": query["to"], "changes": changes}

@@ -1,0 +1,283 @@
+"""The HTTP machinery every route shares: the request id, the JSON body, the bearer
+token, roles, ``If-Match`` and ``Idempotency-Key``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar, cast
+from uuid import uuid4
+
+import rfc8785
+from flask import Flask, Response, current_app, g, request
+from webargs.flaskparser import FlaskParser
+
+from application.credentials import Credentials
+from application.errors import ConcurrentWrite
+from application.ledger import Ledger
+from domain.values import Actor, ActorRole
+from infrastructure.idempotency import IdempotencyRecord, SqlIdempotencyStore
+from interfaces.api.problems import Problem
+
+F = TypeVar("F", bound=Callable[..., Any])
+VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]{1,200}$")
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+MAX_BODY = 1024 * 1024
+MAX_JSON_DEPTH = 64
+
+
+@dataclass
+class Services:
+    """What the composition root builds once per process and the routes use."""
+
+    ledger: Ledger
+    credentials: Credentials
+    idempotency: SqlIdempotencyStore
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+def services() -> Services:
+    return cast(Services, current_app.extensions["tutahi"])
+
+
+# -- request id and authentication ---------------------------------------------------
+
+
+def begin_request() -> None:
+    """Runs before every request: the request id, and the caller if it sent a token
+    (an unknown or revoked token is refused at once, on any route)."""
+    given = request.headers.get("X-Request-Id", "")
+    g.request_id = given if VISIBLE_ASCII.match(given) else uuid4().hex
+    g.actor = None
+    header = request.headers.get("Authorization")
+    if header is None:
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "use Authorization: Bearer <token>", code="unauthorised")
+    actor = services().credentials.authenticate(token.strip())
+    if actor is None:
+        raise Problem(401, "unknown or revoked token", code="unauthorised")
+    g.actor = actor
+
+
+def end_request(response: Response) -> Response:
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    return response
+
+
+def current_actor() -> Actor | None:
+    return cast(Actor | None, g.get("actor"))
+
+
+def require_actor() -> Actor:
+    actor = current_actor()
+    if actor is None:
+        raise Problem(401, "this needs a token: Authorization: Bearer <token>", code="unauthorised")
+    return actor
+
+
+def requires(*roles: ActorRole) -> Callable[[F], F]:
+    """A token is needed; with roles given, the token's role must be one of them."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            actor = require_actor()
+            if roles and actor.role not in roles:
+                allowed = ", ".join(role.value for role in roles)
+                raise Problem(403, f"this needs a token of role {allowed}", code="forbidden")
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+# -- the JSON body -------------------------------------------------------------------
+
+
+def _depth(value: Any, limit: int) -> int:
+    depth = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        depth = max(depth, level)
+        if depth > limit:
+            return depth
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return depth
+
+
+def json_body() -> dict[str, Any]:
+    """The request body as a JSON object: 415 if it is not JSON, 400 if it is not
+    valid UTF-8 JSON or not an object, 413 over 1 MiB. An empty body is ``{}``."""
+    if "json_body" in g:
+        return cast(dict[str, Any], g.json_body)
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY:
+        raise Problem(413, "the body is larger than 1 MiB", code="too-large")
+    if not raw:
+        g.json_body = {}
+        return {}
+    mimetype = request.mimetype or ""
+    if not (mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))):
+        raise Problem(415, "send the body as application/json", code="unsupported-media-type")
+    try:
+        text = raw.decode("utf-8")
+        parsed = json.loads(text)
+    except UnicodeDecodeError:
+        raise Problem(400, "the body is not valid UTF-8", code="bad-json") from None
+    except RecursionError:
+        raise Problem(400, "the body is nested too deeply", code="bad-json") from None
+    except ValueError as error:
+        raise Problem(400, f"the body is not valid JSON: {error}", code="bad-json") from None
+    if not isinstance(parsed, dict):
+        raise Problem(400, "the body must be a JSON object", code="bad-json")
+    if _depth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise Problem(400, "the body is nested too deeply", code="bad-json")
+    g.json_body = parsed
+    return parsed
+
+
+class Parser(FlaskParser):
+    """webargs reading the body through ``json_body`` (so its errors are problems)."""
+
+    def load_json(self, req: Any, schema: Any) -> Any:
+        return json_body()
+
+    def load_json_or_form(self, req: Any, schema: Any) -> Any:
+        return json_body()
+
+
+# -- optimistic concurrency ------------------------------------------------------------
+
+
+def etag_of(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(*, required: bool, current: Callable[[], int] | None = None) -> int | None:
+    """The version ``If-Match`` names (None for ``*`` or no header). 428 when it is
+    required and missing; 412 when it names no version this commitment could be at."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        if required:
+            raise Problem(428, "send If-Match with the commitment's ETag", code="precondition-required")
+        return None
+    header = header.strip()
+    if header == "*":
+        return None
+    candidates = []
+    for part in header.split(","):
+        tag = part.strip()
+        if re.fullmatch(r'"\d{1,9}"', tag):
+            candidates.append(int(tag[1:-1]))
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates and current is not None:
+        now = current()
+        if now in candidates:
+            return now
+    raise Problem(412, "If-Match does not match the current version", code="precondition-failed")
+
+
+# -- idempotency -------------------------------------------------------------------------
+
+
+def _request_hash() -> str:
+    raw = request.get_data(cache=True)
+    try:
+        body_bytes = rfc8785.dumps(json.loads(raw)) if raw else b""
+    except (ValueError, rfc8785.CanonicalizationError, RecursionError):
+        body_bytes = raw
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.path}\n".encode())
+    digest.update(body_bytes)
+    return digest.hexdigest()
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    response = Response(record.body, status=record.status, mimetype="application/json")
+    for name, value in record.headers.items():
+        response.headers[name] = value
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Callable[[F], F]:
+    """``Idempotency-Key`` for a POST: the same key from the same caller with the same
+    body within 24 hours returns the first response again and records nothing new; with
+    another body it is 422. The record is written in the events' own transaction.
+    ``redact`` removes secrets from the body before it is stored."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            key = request.headers.get("Idempotency-Key")
+            if key is None:
+                return view(*args, **kwargs)
+            if not VISIBLE_ASCII.match(key):
+                raise Problem(
+                    400, "Idempotency-Key must be 1 to 200 visible ASCII characters", code="bad-idempotency-key"
+                )
+            actor = require_actor()
+            store = services().idempotency
+            request_hash = _request_hash()
+            now = datetime.now(UTC)
+
+            def earlier() -> Response | None:
+                record = store.find(actor.id, key)
+                if record is None or record.created_at < now - IDEMPOTENCY_WINDOW:
+                    return None
+                if record.request_hash != request_hash:
+                    raise Problem(
+                        422,
+                        "this Idempotency-Key was used with a different request",
+                        code="idempotency-key-reused",
+                        errors={"Idempotency-Key": ["already used with a different request body"]},
+                    )
+                return _replay(record)
+
+            replay = earlier()
+            if replay is not None:
+                return replay
+            ledger = services().ledger
+            try:
+                with ledger.unit_of_work() as tx:
+                    response = current_app.make_response(view(*args, **kwargs))
+                    if response.status_code < 300:
+                        body = response.get_data()
+                        if redact is not None:
+                            body = json.dumps(redact(json.loads(body))).encode()
+                        kept = {k: v for k, v in response.headers.items() if k in ("Location", "ETag")}
+                        record = IdempotencyRecord(
+                            actor.id, key, request_hash, response.status_code, body.decode(), kept, now
+                        )
+                        store.put(tx, record, replacing_before=now - IDEMPOTENCY_WINDOW)
+            except ConcurrentWrite:
+                # A concurrent retry with the same key may have won: answer as it did.
+                replay = earlier()
+                if replay is not None:
+                    return replay
+                raise
+            return response
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def install(app: Flask) -> None:
+    app.before_request(begin_request)
+    app.after_request(end_request)

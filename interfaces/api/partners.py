@@ -1,0 +1,75 @@
+"""``/api/v1/partners``: the partner directory (admins register, any token reads)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from domain.values import ActorRole
+from interfaces.api.commitments import IDEMPOTENCY_KEY, request_id
+from interfaces.api.docs import READ, WRITE, problems
+from interfaces.api.http import idempotent, require_actor, requires, services
+from interfaces.api.problems import Problem
+from interfaces.api.schemas import (
+    PageQuery,
+    PartnerCreate,
+    PartnerCreated,
+    PartnerListQuery,
+    PartnerPage,
+    PartnerSchema,
+    TimelinePage,
+)
+from interfaces.api.views import entry_doc, page, partner_row_doc
+
+blp = Blueprint("partners", __name__, url_prefix="/api/v1", description="Partners: agencies and community partners")
+
+
+@blp.route("/partners")
+class Partners(MethodView):
+    @requires()
+    @problems(blp, *READ)
+    @blp.arguments(PartnerListQuery, location="query")
+    @blp.response(200, PartnerPage)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """List registered partners (search ignores case and macrons)."""
+        return page(services().ledger.list_partners(**query), partner_row_doc)
+
+    @requires(ActorRole.ADMIN)
+    @idempotent()
+    @problems(blp, *WRITE)
+    @blp.arguments(PartnerCreate)
+    @blp.response(201, PartnerCreated, headers={"Location": {"schema": {"type": "string"}}})
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    def post(self, body: dict[str, Any]) -> Any:
+        """Register a partner (admins)."""
+        result = services().ledger.register_partner(**body, actor=require_actor(), request_id=request_id())
+        document = {**result.document, "position": result.position}
+        return document, 201, {"Location": f"/api/v1/partners/{result.aggregate_id}"}
+
+
+@blp.route("/partners/<uuid:partner_id>")
+class PartnerResource(MethodView):
+    @requires()
+    @problems(blp, *READ)
+    @blp.response(200, PartnerSchema)
+    def get(self, partner_id: UUID) -> dict[str, Any]:
+        """One partner."""
+        return services().ledger.get_partner(partner_id)
+
+
+@blp.route("/partners/<uuid:partner_id>/timeline")
+class PartnerTimeline(MethodView):
+    @requires()
+    @problems(blp, *READ, 403)
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, TimelinePage)
+    def get(self, query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
+        """Timeline entries of every commitment the partner belongs to, newest first
+        (that partner, auditors and admins)."""
+        actor = require_actor()
+        if actor.role not in (ActorRole.AUDITOR, ActorRole.ADMIN) and actor.id != partner_id:
+            raise Problem(403, "only the partner itself, auditors and admins read this timeline", code="forbidden")
+        return page(services().ledger.partner_timeline(partner_id, actor, **query), entry_doc)

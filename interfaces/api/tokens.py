@@ -1,0 +1,58 @@
+"""``/api/v1/tokens``: the admin API for credentials (the CLI does the same)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from domain.values import ActorRole
+from interfaces.api.commitments import IDEMPOTENCY_KEY
+from interfaces.api.docs import READ, WRITE, problems
+from interfaces.api.http import idempotent, requires, services
+from interfaces.api.schemas import TokenIssue, TokenIssued, TokenList, TokenSchema
+from interfaces.api.views import credential_doc
+
+blp = Blueprint("tokens", __name__, url_prefix="/api/v1", description="Credentials (admins)")
+
+
+def without_secret(body: dict[str, Any]) -> dict[str, Any]:
+    """Only the token's hash is ever stored, so a replayed response cannot carry it."""
+    return {**body, "token": None}
+
+
+@blp.route("/tokens")
+class Tokens(MethodView):
+    @requires(ActorRole.ADMIN)
+    @problems(blp, *READ, 403)
+    @blp.response(200, TokenList)
+    def get(self) -> dict[str, Any]:
+        """Every token: ids, roles, holders, never the secret."""
+        return {"items": [credential_doc(c) for c in services().credentials.list()], "next": None}
+
+    @requires(ActorRole.ADMIN)
+    @idempotent(redact=without_secret)
+    @problems(blp, *WRITE)
+    @blp.arguments(TokenIssue)
+    @blp.response(201, TokenIssued)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    def post(self, body: dict[str, Any]) -> Any:
+        """Issue a token: agency/community tokens for a partner whose kind fits the role,
+        auditor/admin tokens for a named office or person. The secret is shown once."""
+        issued = services().credentials.issue(
+            ActorRole(body["role"]), partner_id=body["partner_id"], name=body["name"], now=datetime.now(UTC)
+        )
+        return credential_doc(issued.credential, issued.token, with_token=True), 201
+
+
+@blp.route("/tokens/<uuid:token_id>")
+class TokenResource(MethodView):
+    @requires(ActorRole.ADMIN)
+    @problems(blp, *READ, 403)
+    @blp.response(200, TokenSchema)
+    def delete(self, token_id: UUID) -> dict[str, Any]:
+        """Revoke a token; it is unknown from then on."""
+        return credential_doc(services().credentials.revoke(token_id, datetime.now(UTC)))

@@ -1,0 +1,133 @@
+"""The composition root of the web service: ``create_app(config)``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import swagger_ui_bundle
+from flask import Flask, Response, g, jsonify, request, send_from_directory
+from flask_smorest import Api
+from sqlalchemy import text
+
+from application.credentials import Credentials
+from infrastructure.credentials import SqlCredentialStore
+from infrastructure.idempotency import SqlIdempotencyStore
+from infrastructure.store import database_url, engine_of
+from interfaces.api import commitments, partners, tokens
+from interfaces.api.http import MAX_BODY, Parser, Services, current_actor, install, services
+from interfaces.api.problems import problem_response, register_problem_handlers
+from interfaces.composition import open_ledger
+
+DOCS_ASSETS = "/api/v1/docs/assets/"
+access_log = logging.getLogger("tutahi.access")
+
+
+def _configure_logging() -> None:
+    if not access_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Builds the service on the store named by ``config["DATABASE_URL"]`` (else
+    ``TUTAHI_DATABASE_URL``, else ``tutahi.db``)."""
+    settings = dict(config or {})
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="Tūtahi",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        JSON_SORT_KEYS=False,
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "Commitments that New Zealand agencies and community partners keep together, "
+                "and their whole history. Errors are application/problem+json (RFC 9457)."
+            },
+            "components": {
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            },
+        },
+    )
+    app.config.update(settings)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    _configure_logging()
+
+    ledger = open_ledger(database_url(settings.get("DATABASE_URL")))
+    app.extensions["tutahi"] = Services(
+        ledger=ledger,
+        credentials=Credentials(SqlCredentialStore(ledger.recorder), ledger),
+        idempotency=SqlIdempotencyStore(ledger.recorder),
+    )
+
+    for blueprint in (commitments.blp, partners.blp, tokens.blp):
+        blueprint.ARGUMENTS_PARSER = Parser()
+    api = Api(app)
+    api.DEFAULT_ERROR_RESPONSE_NAME = None
+    api.spec.options["security"] = [{"bearer": []}, {}]
+    for blueprint in (commitments.blp, partners.blp, tokens.blp):
+        api.register_blueprint(blueprint)
+    install(app)
+    register_problem_handlers(app)
+    _system_routes(app)
+    _access_log(app)
+    return app
+
+
+def _system_routes(app: Flask) -> None:
+    assets = Path(swagger_ui_bundle.swagger_ui_path)
+
+    @app.get(DOCS_ASSETS + "<path:name>")
+    def docs_assets(name: str) -> Response:
+        return send_from_directory(assets, name, max_age=3600)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        engine = engine_of(services().ledger.recorder)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return jsonify(status="ready")
+
+
+def _access_log(app: Flask) -> None:
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def log_request(response: Response) -> Response:
+        actor = current_actor()
+        access_log.info(
+            json.dumps(
+                {
+                    "request_id": g.get("request_id"),
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+                    "actor": f"{actor.role.value}:{actor.id}" if actor else None,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return response
+
+
+__all__ = ["create_app", "problem_response"]
