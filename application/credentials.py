@@ -68,13 +68,17 @@ class Credentials:
         auditor and admin tokens belong to a named office or person."""
         if role in (ActorRole.AGENCY, ActorRole.COMMUNITY):
             if partner_id is None or name is not None:
-                raise InvalidValue("partner", f"a {role.value} token belongs to a partner (give its id, not a name)")
+                raise InvalidValue(
+                    "partner",
+                    f"{article(role.value)} {role.value} token belongs to a partner (give its id, not a name)",
+                )
             partner = self.ledger.get_partner(partner_id)
             is_agency = partner["kind"] == PartnerKind.AGENCY.value
             if is_agency != (role is ActorRole.AGENCY):
                 raise InvalidValue(
                     "role",
-                    f"a {partner['kind']} partner cannot hold a {role.value} token "
+                    f"{article(partner['kind'])} {partner['kind']} partner cannot hold {article(role.value)} "
+                    f"{role.value} token "
                     "(agency tokens are for agency partners, community tokens for the other kinds)",
                 )
             holder = partner["name"]
@@ -119,6 +123,10 @@ class Credentials:
 
     def list(self) -> list[Credential]:
         return self.store.all()
+
+
+def article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def actor_of(credential: Credential) -> Actor:

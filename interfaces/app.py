@@ -20,7 +20,7 @@ from infrastructure.credentials import SqlCredentialStore
 from infrastructure.idempotency import SqlIdempotencyStore
 from infrastructure.store import database_url, engine_of
 from interfaces.api import commitments, partners, tokens
-from interfaces.api.http import MAX_BODY, Parser, Services, current_actor, install, services
+from interfaces.api.http import MAX_BODY, Services, current_actor, install, services
 from interfaces.api.problems import problem_response, register_problem_handlers
 from interfaces.composition import open_ledger
 
@@ -73,8 +73,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         idempotency=SqlIdempotencyStore(ledger.recorder),
     )
 
-    for blueprint in (commitments.blp, partners.blp, tokens.blp):
-        blueprint.ARGUMENTS_PARSER = Parser()
     api = Api(app)
     api.DEFAULT_ERROR_RESPONSE_NAME = None
     api.spec.options["security"] = [{"bearer": []}, {}]

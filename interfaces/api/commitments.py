@@ -7,11 +7,11 @@ from uuid import UUID, uuid4
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from domain.values import ActorRole
 from interfaces.api.docs import READ, WRITE, problems
 from interfaces.api.http import (
+    ApiBlueprint,
     current_actor,
     etag_of,
     expected_version,
@@ -51,7 +51,7 @@ from interfaces.api.schemas import (
 )
 from interfaces.api.views import by_id, changed, done, entry_doc, page, summary_doc
 
-blp = Blueprint("commitments", __name__, url_prefix="/api/v1", description="Commitments and their history")
+blp = ApiBlueprint("commitments", __name__, url_prefix="/api/v1", description="Commitments and their history")
 
 ETAG_HEADER = {"ETag": {"description": "The commitment's version, quoted", "schema": {"type": "string"}}}
 IF_MATCH = {

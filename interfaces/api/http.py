@@ -15,6 +15,7 @@ from uuid import uuid4
 
 import rfc8785
 from flask import Flask, Response, current_app, g, request
+from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
 from application.credentials import Credentials
@@ -158,6 +159,13 @@ class Parser(FlaskParser):
 
     def load_json_or_form(self, req: Any, schema: Any) -> Any:
         return json_body()
+
+
+class ApiBlueprint(Blueprint):  # type: ignore[misc]
+    """A flask-smorest blueprint whose argument parser reads bodies through ``json_body``
+    (set on the class: ``@blp.arguments`` binds the parser when it decorates)."""
+
+    ARGUMENTS_PARSER = Parser()
 
 
 # -- optimistic concurrency ------------------------------------------------------------

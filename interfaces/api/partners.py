@@ -6,12 +6,11 @@ from typing import Any
 from uuid import UUID
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from domain.values import ActorRole
 from interfaces.api.commitments import IDEMPOTENCY_KEY, request_id
 from interfaces.api.docs import READ, WRITE, problems
-from interfaces.api.http import idempotent, require_actor, requires, services
+from interfaces.api.http import ApiBlueprint, idempotent, require_actor, requires, services
 from interfaces.api.problems import Problem
 from interfaces.api.schemas import (
     PageQuery,
@@ -24,7 +23,7 @@ from interfaces.api.schemas import (
 )
 from interfaces.api.views import entry_doc, page, partner_row_doc
 
-blp = Blueprint("partners", __name__, url_prefix="/api/v1", description="Partners: agencies and community partners")
+blp = ApiBlueprint("partners", __name__, url_prefix="/api/v1", description="Partners: agencies and community partners")
 
 
 @blp.route("/partners")

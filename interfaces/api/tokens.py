@@ -7,16 +7,15 @@ from typing import Any
 from uuid import UUID
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from domain.values import ActorRole
 from interfaces.api.commitments import IDEMPOTENCY_KEY
 from interfaces.api.docs import READ, WRITE, problems
-from interfaces.api.http import idempotent, requires, services
+from interfaces.api.http import ApiBlueprint, idempotent, requires, services
 from interfaces.api.schemas import TokenIssue, TokenIssued, TokenList, TokenSchema
 from interfaces.api.views import credential_doc
 
-blp = Blueprint("tokens", __name__, url_prefix="/api/v1", description="Credentials (admins)")
+blp = ApiBlueprint("tokens", __name__, url_prefix="/api/v1", description="Credentials (admins)")
 
 
 def without_secret(body: dict[str, Any]) -> dict[str, Any]:
