@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, cast
 from uuid import UUID, uuid4
@@ -16,6 +16,8 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Operationa
 
 from application.documents import commitment_document, diff_documents, partner_document, plain
 from application.errors import BadQuery, ConcurrentWrite, Forbidden, NotFound, StoreBusy, VersionMismatch
+from application.merkle import appended_nodes
+from application.offline import leaf_of
 from application.ports import LogEntry, Page, PartnerRow, ReadModelStore, TimelineEntry, Viewer
 from application.projections import Projector, aggregate_type, event_type
 from application.transcodings import register_domain_transcodings
@@ -115,19 +117,25 @@ class Ledger(Application[UUID]):
     def _place_and_project(
         self, tx: Any, recordings: Sequence[Recording[UUID]], aggregates: Sequence[Commitment | Partner]
     ) -> list[int]:
+        """Gives each new event the next dense position, its Merkle leaf (the hash of
+        its event document) and the tree nodes it completes, then projects it."""
         start = self.read_models.next_position(tx)
-        entries = [
-            LogEntry(
+        entries = []
+        for i, recording in enumerate(recordings):
+            event: Any = recording.domain_event
+            placed = LogEntry(
                 position=start + i,
                 notification_id=recording.notification.id,
-                aggregate_id=recording.domain_event.originator_id,
-                aggregate_type=aggregate_type(recording.domain_event),
-                version=recording.domain_event.originator_version,
-                type=event_type(recording.domain_event),
-                recorded_at=cast(Any, recording.domain_event).timestamp,
+                aggregate_id=event.originator_id,
+                aggregate_type=aggregate_type(event),
+                version=event.originator_version,
+                type=event_type(event),
+                recorded_at=event.timestamp,
             )
-            for i, recording in enumerate(recordings)
-        ]
+            leaf = leaf_of(self.event_document(placed, event))
+            entries.append(replace(placed, leaf_hash=leaf.hex()))
+        leaves = [bytes.fromhex(entry.leaf_hash) for entry in entries]
+        self.read_models.add_nodes(tx, appended_nodes(start, leaves, self.read_models.node))
         self.read_models.add_log_entries(tx, entries)
         by_id = {aggregate.id: aggregate for aggregate in aggregates}
         first: dict[UUID, int] = {}
@@ -489,9 +497,7 @@ class Ledger(Application[UUID]):
         """Every event of the commitment, in version order, as event documents."""
         self._visible(commitment_id, viewer)
         entries = {entry.version: entry for entry in self.read_models.aggregate_log(commitment_id)}
-        return [
-            self.event_document(entries[event.originator_version], event) for event in self.events.get(commitment_id)
-        ]
+        return [self.log_document(entries[event.originator_version], event) for event in self.events.get(commitment_id)]
 
     def diff(
         self, commitment_id: UUID, from_version: int, to_version: int, viewer: Actor | None = None
@@ -543,40 +549,69 @@ class Ledger(Application[UUID]):
     # -- the log ---------------------------------------------------------------
 
     def event_document(self, entry: LogEntry, event: Any) -> dict[str, Any]:
-        """An event as api.md's event log serves it (without ``leaf_hash``)."""
+        """An event as api.md's event log serves it (without ``leaf_hash``): a function
+        of its position and the stored event alone, so that the leaf hash covers every
+        stored byte that matters."""
         actor: Actor = event.actor
         return {
             "position": entry.position,
-            "aggregate_id": str(entry.aggregate_id),
-            "aggregate_type": entry.aggregate_type,
-            "version": entry.version,
-            "type": entry.type,
-            "recorded_at": plain(entry.recorded_at),
+            "aggregate_id": str(event.originator_id),
+            "aggregate_type": aggregate_type(event),
+            "version": event.originator_version,
+            "type": event_type(event),
+            "recorded_at": plain(event.timestamp),
             "actor": {"id": str(actor.id), "role": actor.role.value, "name": actor.name},
             "request_id": event.request_id,
             "data": {k: plain(v) for k, v in sorted(vars(event).items()) if k not in ENVELOPE},
         }
 
-    def iter_log(self, batch: int = 1000) -> Iterator[tuple[LogEntry, Any]]:
-        """The whole log in position order, with each entry's domain event."""
+    def log_document(self, entry: LogEntry, event: Any) -> dict[str, Any]:
+        """The event document with its stored ``leaf_hash``, as the log serves it."""
+        return {**self.event_document(entry, event), "leaf_hash": entry.leaf_hash}
+
+    def iter_log(self, batch: int = 1000, *, tolerant: bool = False) -> Iterator[tuple[LogEntry, Any]]:
+        """The whole log in position order, with each entry's domain event, read in
+        batches. ``tolerant``: an event that is missing or cannot be decoded comes as
+        None instead of raising (for verification and export)."""
         pending: list[LogEntry] = []
         for entry in self.read_models.iter_log(batch):
             pending.append(entry)
             if len(pending) >= batch:
-                yield from self._with_events(pending)
+                yield from self.events_of(pending, tolerant=tolerant)
                 pending = []
         if pending:
-            yield from self._with_events(pending)
+            yield from self.events_of(pending, tolerant=tolerant)
 
-    def _with_events(self, entries: list[LogEntry]) -> Iterator[tuple[LogEntry, Any]]:
-        notifications = self.recorder.select_notifications(
-            start=entries[0].notification_id,
-            stop=entries[-1].notification_id,
-            limit=entries[-1].notification_id - entries[0].notification_id + 1,
-        )
+    def events_of(self, entries: Sequence[LogEntry], *, tolerant: bool = False) -> list[tuple[LogEntry, Any]]:
+        """The domain events of log entries (positions in order), in one query."""
+        if not entries:
+            return []
+        first = min(entry.notification_id for entry in entries)
+        last = max(entry.notification_id for entry in entries)
+        notifications = self.recorder.select_notifications(start=first, stop=last, limit=last - first + 1)
         by_id = {n.id: n for n in notifications}
+        paired: list[tuple[LogEntry, Any]] = []
         for entry in entries:
-            yield entry, self.mapper.to_domain_event(by_id[entry.notification_id])
+            notification = by_id.get(entry.notification_id)
+            if notification is None:
+                if not tolerant:
+                    raise LookupError(f"the event at position {entry.position} is missing")
+                paired.append((entry, None))
+                continue
+            try:
+                event = self.mapper.to_domain_event(notification)
+            except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
+                if not tolerant:
+                    raise
+                event = None
+            if event is not None and (
+                event.originator_id != entry.aggregate_id or event.originator_version != entry.version
+            ):
+                if not tolerant:
+                    raise LookupError(f"the event at position {entry.position} is not the one indexed there")
+                event = None
+            paired.append((entry, event))
+        return paired
 
     # -- projections -----------------------------------------------------------
 

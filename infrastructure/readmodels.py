@@ -29,6 +29,7 @@ from infrastructure.tables import (
     commitment_summaries,
     log_entries,
     memberships,
+    merkle_nodes,
     metadata,
     partners,
     timeline_entries,
@@ -103,9 +104,25 @@ class SqlReadModels:
                         "version": e.version,
                         "type": e.type,
                         "recorded_us": to_us(e.recorded_at),
+                        "leaf_hash": e.leaf_hash,
                     }
                     for e in entries
                 ],
+            )
+
+    def node(self, level: int, index: int) -> bytes:
+        query = select(merkle_nodes.c.hash).where(merkle_nodes.c.level == level, merkle_nodes.c.index == index)
+        with self._read() as session:
+            value = session.execute(query).scalar()
+        if value is None:
+            raise LookupError(f"no Merkle node at level {level}, index {index}")
+        return bytes(value)
+
+    def add_nodes(self, tx: Any, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        if nodes:
+            tx.execute(
+                merkle_nodes.insert(),
+                [{"level": level, "index": index, "hash": digest} for level, index, digest in nodes],
             )
 
     def put_partner(self, tx: Any, row: PartnerRow) -> None:
@@ -191,6 +208,7 @@ class SqlReadModels:
             version=row.version,
             type=row.type,
             recorded_at=from_us(row.recorded_us),
+            leaf_hash=row.leaf_hash,
         )
 
     def log_entries(self, after: int | None, limit: int) -> list[LogEntry]:
@@ -236,8 +254,11 @@ class SqlReadModels:
             return True
         if viewer.partner_id is None:
             return visibility == "public"
+        # An alias, so that a query already joining memberships (a partner's timeline)
+        # does not correlate this subquery with its own join.
+        viewer_membership = memberships.alias("viewer_membership")
         member = exists().where(
-            memberships.c.commitment_id == commitment_id, memberships.c.partner_id == viewer.partner_id
+            viewer_membership.c.commitment_id == commitment_id, viewer_membership.c.partner_id == viewer.partner_id
         )
         return or_(visibility == "public", member)
 

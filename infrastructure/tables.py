@@ -4,7 +4,7 @@ SQLite and PostgreSQL keep them exactly and sort them alike."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Date, Index, Integer, MetaData, String, Table, Text, Uuid
+from sqlalchemy import BigInteger, Column, Date, Index, Integer, LargeBinary, MetaData, String, Table, Text, Uuid
 
 metadata = MetaData()
 
@@ -19,8 +19,29 @@ log_entries = Table(
     Column("version", Integer, nullable=False),
     Column("type", String(40), nullable=False),
     Column("recorded_us", BigInteger, nullable=False),
+    Column("leaf_hash", String(64), nullable=False),
     Index("tutahi_log_aggregate_version", "aggregate_id", "version", unique=True),
     Index("tutahi_log_aggregate_recorded", "aggregate_id", "recorded_us"),
+)
+
+# Hashes of complete subtrees of the log's Merkle tree: (level, index) covers the
+# 2**level leaves from index * 2**level. Written with the events; part of the log.
+merkle_nodes = Table(
+    "tutahi_merkle_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("index", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+checkpoints = Table(
+    "tutahi_checkpoints",
+    metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_hash", String(64), nullable=False),
+    Column("issued_at", String(40), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", Text, nullable=False),
 )
 
 partners = Table(

@@ -19,10 +19,10 @@ from application.credentials import Credentials
 from infrastructure.credentials import SqlCredentialStore
 from infrastructure.idempotency import SqlIdempotencyStore
 from infrastructure.store import database_url, engine_of
-from interfaces.api import commitments, partners, tokens
+from interfaces.api import audit, commitments, partners, tokens
 from interfaces.api.http import MAX_BODY, Services, current_actor, install, services
 from interfaces.api.problems import problem_response, register_problem_handlers
-from interfaces.composition import open_ledger
+from interfaces.composition import open_auditor, open_ledger
 
 DOCS_ASSETS = "/api/v1/docs/assets/"
 access_log = logging.getLogger("tutahi.access")
@@ -71,12 +71,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ledger=ledger,
         credentials=Credentials(SqlCredentialStore(ledger.recorder), ledger),
         idempotency=SqlIdempotencyStore(ledger.recorder),
+        auditor=open_auditor(ledger, settings.get("INSTANCE_PATH")),
     )
 
     api = Api(app)
     api.DEFAULT_ERROR_RESPONSE_NAME = None
     api.spec.options["security"] = [{"bearer": []}, {}]
-    for blueprint in (commitments.blp, partners.blp, tokens.blp):
+    for blueprint in (commitments.blp, partners.blp, tokens.blp, audit.blp):
         api.register_blueprint(blueprint)
     install(app)
     register_problem_handlers(app)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4, uuid5
 
 import click
@@ -21,11 +22,13 @@ from application.credentials import Credentials
 from application.demo import load_demo
 from application.errors import ApplicationError
 from application.ledger import Ledger
+from application.offline import verify_export
 from domain.errors import DomainError
 from domain.values import Actor, ActorRole, PartnerKind
 from infrastructure.credentials import SqlCredentialStore
+from infrastructure.keys import verify_signature
 from infrastructure.store import StoreMisconfigured, database_url
-from interfaces.composition import open_ledger
+from interfaces.composition import open_auditor, open_ledger
 
 F = TypeVar("F", bound=Callable[..., Any])
 CLI_NAMESPACE = UUID("6d1f3a52-8f6c-5b7e-a1d4-3c9e0b2f4a61")
@@ -69,11 +72,18 @@ def ledger_for(ctx: click.Context) -> Iterator[Ledger]:
     default=None,
     help="Store URL (default: sqlite:///tutahi.db in the current folder; postgresql+psycopg://… for PostgreSQL).",
 )
+@click.option(
+    "--instance-path",
+    envvar="TUTAHI_INSTANCE_PATH",
+    default=None,
+    help="Folder for the checkpoint signing key (default: instance/ in the current folder; made at first start).",
+)
 @click.pass_context
-def main(ctx: click.Context, database_url: str | None) -> None:
+def main(ctx: click.Context, database_url: str | None, instance_path: str | None) -> None:
     """Tūtahi: commitments that communities and government keep together, on the record."""
     ctx.ensure_object(dict)
     ctx.obj["database_url"] = database_url
+    ctx.obj["instance_path"] = instance_path
 
 
 @main.command()
@@ -246,7 +256,110 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads
     url = database_url(ctx.obj["database_url"])
     with ledger_for(ctx):
         pass  # fail early, in one line, if the store cannot be opened
-    run_server(url, host=host, port=port, workers=workers, threads=threads)
+    run_server(url, host=host, port=port, workers=workers, threads=threads, instance=ctx.obj["instance_path"])
+
+
+@main.group()
+def audit() -> None:
+    """Verify, export and check the verifiable log."""
+
+
+def _progress(label: str, total: int | None) -> Progress:
+    return Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=False
+    )
+
+
+def _read_json(path: str, what: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, ValueError) as error:
+        fail(f"cannot read the {what} file {path}: {error}")
+    if not isinstance(document, dict):
+        fail(f"the {what} file {path} does not hold a JSON object")
+    return cast(dict[str, Any], document)
+
+
+@audit.command("checkpoint")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None, help="Save it to this file.")
+@click.pass_context
+def audit_checkpoint(ctx: click.Context, output: str | None) -> None:
+    """Print (or save) a signed checkpoint at the log's current size."""
+    with ledger_for(ctx) as ledger:
+        document = open_auditor(ledger, ctx.obj["instance_path"]).checkpoint().document()
+        text = json.dumps(document, indent=2)
+        if output:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+            err.print(f"Saved the checkpoint at size {document['tree_size']} to {output}.")
+        else:
+            click.echo(text)
+
+
+@audit.command("public-key")
+@click.pass_context
+def audit_public_key(ctx: click.Context) -> None:
+    """Print the public key that signs checkpoints (as GET /audit/public-key does)."""
+    with ledger_for(ctx) as ledger:
+        click.echo(json.dumps(open_auditor(ledger, ctx.obj["instance_path"]).public_key(), indent=2))
+
+
+@audit.command("verify")
+@click.option(
+    "--checkpoint", "checkpoint_file", default=None, help="A checkpoint saved earlier, to check the log extends it."
+)
+@click.pass_context
+def audit_verify(ctx: click.Context, checkpoint_file: str | None) -> None:
+    """Recompute every leaf and root from the stored events; exit non-zero at the first bad position."""
+    against = _read_json(checkpoint_file, "checkpoint") if checkpoint_file else None
+    with ledger_for(ctx) as ledger:
+        auditor = open_auditor(ledger, ctx.obj["instance_path"])
+        with _progress("verifying", None) as bar:
+            task = bar.add_task("verify", total=auditor.size())
+            try:
+                verdict = auditor.verify(against, progress=lambda n: bar.update(task, completed=n))
+            except TypeError as error:
+                fail(f"the checkpoint file is not a checkpoint: {error}")
+        if not verdict.ok:
+            where = f" at position {verdict.first_bad_position}" if verdict.first_bad_position is not None else ""
+            fail(f"verification failed{where}: {verdict.detail}")
+        out.print(f"OK: {verdict.detail} (tree size {verdict.tree_size}).")
+
+
+@audit.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.pass_context
+def audit_export(ctx: click.Context, file: str) -> None:
+    """Export the whole log as JSON Lines, one event document per line."""
+    with ledger_for(ctx) as ledger:
+        auditor = open_auditor(ledger, ctx.obj["instance_path"])
+        with _progress("exporting", None) as bar, open(file, "w", encoding="utf-8") as handle:
+            task = bar.add_task("export", total=auditor.size())
+            count = 0
+            for document in auditor.export_lines(progress=lambda n: bar.update(task, completed=n)):
+                handle.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n")
+                count += 1
+        out.print(f"Exported {count} events to {file}.")
+
+
+@audit.command("verify-export")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--checkpoint", "checkpoint_file", required=True, help="The checkpoint document (GET /audit/checkpoint).")
+@click.option("--public-key", "key_file", required=True, help="The public key document (GET /audit/public-key).")
+def audit_verify_export(file: str, checkpoint_file: str, key_file: str) -> None:
+    """Check an export against a signed checkpoint, offline: no store, no service."""
+    checkpoint = _read_json(checkpoint_file, "checkpoint")
+    public_key = _read_json(key_file, "public key")
+    with _progress("verifying export", None) as bar, open(file, encoding="utf-8") as handle:
+        task = bar.add_task("verify", total=None)
+        verdict = verify_export(
+            handle, checkpoint, public_key, verify_signature, lambda n: bar.update(task, completed=n)
+        )
+    if not verdict.ok:
+        where = f" at position {verdict.first_bad_position}" if verdict.first_bad_position is not None else ""
+        fail(f"verification failed{where}: {verdict.detail}")
+    out.print(f"OK: {verdict.detail}.")
 
 
 @main.group()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from application.audit import Auditor
 from application.ledger import Ledger
+from infrastructure.audit import SqlCheckpointStore
+from infrastructure.keys import load_or_create_signer, verify_signature
 from infrastructure.readmodels import SqlReadModels
 from infrastructure.store import check_durability, database_url, store_env
 
@@ -13,3 +16,9 @@ def open_ledger(url: str | None = None) -> Ledger:
     ledger = Ledger(env=store_env(database_url(url)), read_models=SqlReadModels)
     check_durability(ledger.recorder)
     return ledger
+
+
+def open_auditor(ledger: Ledger, instance: str | None = None) -> Auditor:
+    """The auditor over the ledger's store, signing with the key in the instance folder
+    (``TUTAHI_INSTANCE_PATH``, default ``instance/``), made at first start."""
+    return Auditor(ledger, SqlCheckpointStore(ledger.recorder), load_or_create_signer(instance), verify_signature)

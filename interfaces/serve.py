@@ -13,8 +13,9 @@ from interfaces.app import create_app
 
 
 class Server(BaseApplication):  # type: ignore[misc]
-    def __init__(self, url: str, options: dict[str, Any]) -> None:
+    def __init__(self, url: str, options: dict[str, Any], instance: str | None) -> None:
         self.url = url
+        self.instance = instance
         self.options = options
         super().__init__()
 
@@ -23,10 +24,12 @@ class Server(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return create_app({"DATABASE_URL": self.url})
+        return create_app({"DATABASE_URL": self.url, "INSTANCE_PATH": self.instance})
 
 
-def run_server(url: str, *, host: str, port: int, workers: int | None, threads: int) -> None:
+def run_server(
+    url: str, *, host: str, port: int, workers: int | None, threads: int, instance: str | None = None
+) -> None:
     sqlite = url.startswith("sqlite")
     count = 1 if sqlite else (workers or max(2, (os.cpu_count() or 1)))
     options = {
@@ -42,4 +45,4 @@ def run_server(url: str, *, host: str, port: int, workers: int | None, threads: 
         "preload_app": False,
         "proc_name": "tutahi",
     }
-    Server(url, options).run()
+    Server(url, options, instance).run()

@@ -18,6 +18,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
+from application.audit import Auditor
 from application.credentials import Credentials
 from application.errors import ConcurrentWrite
 from application.ledger import Ledger
@@ -39,6 +40,7 @@ class Services:
     ledger: Ledger
     credentials: Credentials
     idempotency: SqlIdempotencyStore
+    auditor: Auditor
 
     def close(self) -> None:
         self.ledger.close()

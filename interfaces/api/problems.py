@@ -21,7 +21,7 @@ from application.errors import (
     StoreBusy,
     VersionMismatch,
 )
-from domain.errors import DomainError, InvalidValue, NotPermitted
+from domain.errors import DomainError, InvalidValue, NotNamedInAction, NotPermitted
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = "1"
@@ -31,6 +31,8 @@ log = logging.getLogger("tutahi.errors")
 STATUS_OF: list[tuple[type[Exception], int]] = [
     (InvalidValue, 422),
     (NotPermitted, 403),
+    # Responding is for the partners named in the action (api.md's "who"): an authorisation refusal.
+    (NotNamedInAction, 403),
     (DomainError, 409),
     (NotFound, 404),
     (Forbidden, 403),

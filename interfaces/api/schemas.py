@@ -300,6 +300,7 @@ class EventActor(Schema):
 
 
 class EventSchema(Schema):
+    leaf_hash = fields.String(required=True)
     position = fields.Integer(required=True)
     aggregate_id = fields.UUID(required=True)
     aggregate_type = fields.String(required=True)
@@ -368,3 +369,65 @@ class TokenList(Schema):
 
 class Health(Schema):
     status = fields.String(required=True)
+
+
+# -- the verifiable log --------------------------------------------------------------
+
+
+class LogQuery(Schema):
+    after = fields.Integer(load_default=None, validate=validate.Range(min=0, max=2**62))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class CheckpointSchema(Schema):
+    tree_size = fields.Integer(required=True)
+    root_hash = fields.String(required=True)
+    issued_at = fields.String(required=True)
+    key_id = fields.String(required=True)
+    signature = fields.String(required=True)
+
+
+class CheckpointPage(Schema):
+    items = fields.List(fields.Nested(CheckpointSchema), required=True)
+    next = fields.String(required=True, allow_none=True)
+
+
+class CheckpointHistoryQuery(Schema):
+    before = fields.Integer(load_default=None, validate=validate.Range(min=0, max=2**62))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class PublicKeySchema(Schema):
+    key_id = fields.String(required=True)
+    algorithm = fields.String(required=True)
+    public_key = fields.String(required=True)
+
+
+class InclusionQuery(Schema):
+    position = fields.Integer(required=True, validate=validate.Range(min=0, max=2**62))
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+
+
+class InclusionProof(Schema):
+    leaf_index = fields.Integer(required=True)
+    tree_size = fields.Integer(required=True)
+    audit_path = fields.List(fields.String(), required=True)
+
+
+class ConsistencyQuery(Schema):
+    first = fields.Integer(required=True, validate=validate.Range(min=0, max=2**62))
+    second = fields.Integer(required=True, validate=validate.Range(min=0, max=2**62))
+
+
+class ConsistencyProof(Schema):
+    first = fields.Integer(required=True)
+    second = fields.Integer(required=True)
+    proof = fields.List(fields.String(), required=True)
+
+
+class VerificationSchema(Schema):
+    ok = fields.Boolean(required=True)
+    tree_size = fields.Integer(required=True)
+    checked = fields.Integer(required=True)
+    first_bad_position = fields.Integer(required=True, allow_none=True)
+    detail = fields.String(required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -26,8 +27,10 @@ def api_store_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
 
 
 @pytest.fixture
-def app(api_store_url: str) -> Iterator[Flask]:
-    application = create_app({"DATABASE_URL": api_store_url, "TESTING": True})
+def app(api_store_url: str, tmp_path: Path) -> Iterator[Flask]:
+    application = create_app(
+        {"DATABASE_URL": api_store_url, "TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance")}
+    )
     try:
         yield application
     finally:

@@ -1,0 +1,203 @@
+"""The log's Merkle tree, as in Certificate Transparency (RFC 9162, section 2.1).
+
+Leaves are ``SHA-256(0x00 || data)``, interior nodes ``SHA-256(0x01 || left || right)``.
+Hashes of complete, aligned subtrees are stored as the log grows (``NodeStore``), so the
+root of any tree size, and every inclusion and consistency proof, costs O(log n) stored
+hashes to read: never a pass over the leaves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def largest_power_of_two_below(n: int) -> int:
+    """The largest power of two strictly less than ``n`` (n > 1): RFC 9162's k."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+class NodeStore(Protocol):
+    """Hashes of complete subtrees: ``(level, index)`` is the subtree of the 2**level
+    leaves starting at ``index * 2**level``."""
+
+    def node(self, level: int, index: int) -> bytes: ...
+
+
+class MerkleTree:
+    """Roots and proofs over a ``NodeStore``."""
+
+    def __init__(self, nodes: NodeStore) -> None:
+        self.nodes = nodes
+
+    def subtree(self, start: int, end: int) -> bytes:
+        """MTH(D[start:end]) for the ranges RFC 9162's recursion visits (``start`` is
+        aligned to the largest power of two not above ``end - start``)."""
+        size = end - start
+        if size <= 0:
+            raise ValueError("empty range")
+        if size & (size - 1) == 0 and start % size == 0:
+            return self.nodes.node(size.bit_length() - 1, start // size)
+        k = largest_power_of_two_below(size)
+        return node_hash(self.subtree(start, start + k), self.subtree(start + k, end))
+
+    def root(self, size: int) -> bytes:
+        return EMPTY_ROOT if size == 0 else self.subtree(0, size)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """PATH(m, D[n]) of RFC 9162 2.1.3.1, leaf to root order."""
+        if not 0 <= index < size:
+            raise ValueError("leaf index must be below the tree size")
+        return self._path(index, 0, size)
+
+    def _path(self, m: int, start: int, end: int) -> list[bytes]:
+        n = end - start
+        if n == 1:
+            return []
+        k = largest_power_of_two_below(n)
+        if m < k:
+            return [*self._path(m, start, start + k), self.subtree(start + k, end)]
+        return [*self._path(m - k, start + k, end), self.subtree(start, start + k)]
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        """PROOF(m, D[n]) of RFC 9162 2.1.4.1 (empty when m == n or m == 0)."""
+        if not 0 <= first <= second:
+            raise ValueError("first must not exceed second")
+        if first == 0 or first == second:
+            return []
+        return self._subproof(first, 0, second, True)
+
+    def _subproof(self, m: int, start: int, end: int, whole: bool) -> list[bytes]:
+        n = end - start
+        if m == n:
+            return [] if whole else [self.subtree(start, end)]
+        k = largest_power_of_two_below(n)
+        if m <= k:
+            return [*self._subproof(m, start, start + k, whole), self.subtree(start + k, end)]
+        return [*self._subproof(m - k, start + k, end, False), self.subtree(start, start + k)]
+
+
+def appended_nodes(
+    first_index: int, leaves: Sequence[bytes], existing: Callable[[int, int], bytes]
+) -> list[tuple[int, int, bytes]]:
+    """The ``(level, index, hash)`` nodes that appending ``leaves`` at ``first_index``
+    completes, leaves included. ``existing`` reads a node stored before this batch."""
+    made: dict[tuple[int, int], bytes] = {}
+
+    def get(level: int, index: int) -> bytes:
+        return made.get((level, index)) or existing(level, index)
+
+    for offset, leaf in enumerate(leaves):
+        index = first_index + offset
+        made[(0, index)] = leaf
+        level = 0
+        while index % 2 == 1:
+            index //= 2
+            made[(level + 1, index)] = node_hash(get(level, 2 * index), get(level, 2 * index + 1))
+            level += 1
+    return [(level, index, digest) for (level, index), digest in made.items()]
+
+
+# -- verification, straight from the RFC (used offline and by the service) --------
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes) -> bool:
+    """RFC 9162 2.1.3.2."""
+    if index >= size:
+        return False
+    fn, sn = index, size - 1
+    r = leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn % 2 == 1 or fn == sn:
+            r = node_hash(p, r)
+            if fn % 2 == 0:
+                while fn % 2 == 0 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(first: int, second: int, proof: Sequence[bytes], first_root: bytes, second_root: bytes) -> bool:
+    """RFC 9162 2.1.4.2."""
+    if first > second:
+        return False
+    if first == second:
+        return not proof and first_root == second_root
+    if first == 0:
+        return not proof
+    if not proof:
+        return False
+    path = list(proof)
+    if first & (first - 1) == 0:
+        path.insert(0, first_root)
+    fn, sn = first - 1, second - 1
+    while fn % 2 == 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn % 2 == 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if fn % 2 == 0:
+                while fn % 2 == 0 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == first_root and sr == second_root
+
+
+def root_of_leaves(leaves: Sequence[bytes]) -> bytes:
+    """MTH over leaf hashes held in memory (the offline verifier's streaming helper
+    uses ``RootBuilder`` instead)."""
+    builder = RootBuilder()
+    for leaf in leaves:
+        builder.add(leaf)
+    return builder.root()
+
+
+class RootBuilder:
+    """Builds the root of a growing list of leaf hashes in O(log n) memory: a stack of
+    complete subtrees, like a binary counter."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[int, bytes]] = []  # (size, hash), sizes strictly decreasing
+        self.size = 0
+
+    def add(self, leaf: bytes) -> None:
+        size, digest = 1, leaf
+        while self.stack and self.stack[-1][0] == size:
+            left_size, left = self.stack.pop()
+            size, digest = left_size + size, node_hash(left, digest)
+        self.stack.append((size, digest))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.stack:
+            return EMPTY_ROOT
+        digest = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            digest = node_hash(left, digest)
+        return digest

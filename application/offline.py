@@ -1,0 +1,89 @@
+"""Checks an exported log against a signed checkpoint with no store and no service:
+what an auditor runs on their own machine. Needs only the export, the checkpoint
+document and the public key (which the auditor gets on its own path)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+
+from application.merkle import RootBuilder, leaf_hash
+
+
+def canonical(document: dict[str, Any]) -> bytes:
+    """RFC 8785 (JCS) bytes of an event document, without its ``leaf_hash``."""
+    return rfc8785.dumps({k: v for k, v in document.items() if k != "leaf_hash"})
+
+
+def leaf_of(document: dict[str, Any]) -> bytes:
+    return leaf_hash(canonical(document))
+
+
+def checkpoint_message(tree_size: int, root_hash_hex: str, issued_at: str) -> bytes:
+    """The bytes a checkpoint's signature covers (api.md)."""
+    return f"tutahi-checkpoint\n{tree_size}\n{root_hash_hex}\n{issued_at}\n".encode()
+
+
+@dataclass(frozen=True)
+class ExportVerdict:
+    ok: bool
+    checked: int
+    first_bad_position: int | None
+    detail: str
+
+
+def verify_export(
+    lines: Iterable[str],
+    checkpoint: dict[str, Any],
+    public_key: dict[str, Any],
+    signature_ok: Callable[[str, bytes, str], bool],
+    progress: Callable[[int], None] | None = None,
+) -> ExportVerdict:
+    """Every line must be the event document at the next position whose leaf hash is
+    what the line says, and the first ``tree_size`` leaves must make the signed root."""
+    try:
+        size = int(checkpoint["tree_size"])
+        root_hex = str(checkpoint["root_hash"])
+        message = checkpoint_message(size, root_hex, str(checkpoint["issued_at"]))
+        if checkpoint.get("key_id") != public_key.get("key_id"):
+            return ExportVerdict(False, 0, None, "the checkpoint was signed with another key id")
+        if not signature_ok(str(public_key["public_key"]), message, str(checkpoint["signature"])):
+            return ExportVerdict(False, 0, None, "the checkpoint's signature does not verify with this public key")
+    except (KeyError, TypeError, ValueError) as error:
+        return ExportVerdict(False, 0, None, f"the checkpoint or public key file is malformed: {error}")
+    builder = RootBuilder()
+    checked = 0
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            document = json.loads(line)
+            position = document["position"]
+            stated = bytes.fromhex(document["leaf_hash"])
+            recomputed = leaf_of(document) if "error" not in document else None
+        except (ValueError, KeyError, TypeError, rfc8785.CanonicalizationError):
+            return ExportVerdict(False, checked, number, f"line {number + 1} is not an event document")
+        if position != number:
+            return ExportVerdict(False, checked, number, f"position {number} is missing (found {position})")
+        if recomputed is None:
+            return ExportVerdict(False, checked, number, f"the event at position {number} could not be read")
+        if recomputed != stated:
+            return ExportVerdict(False, checked, number, f"the event at position {number} does not match its leaf hash")
+        if builder.size < size:
+            builder.add(recomputed)
+            if builder.size == size and builder.root().hex() != root_hex:
+                return ExportVerdict(
+                    False, checked + 1, None, f"the first {size} events do not make the checkpoint's root"
+                )
+        checked += 1
+        if progress is not None:
+            progress(checked)
+    if checked < size:
+        return ExportVerdict(False, checked, checked, f"the export has {checked} events; the checkpoint has {size}")
+    if size == 0 and builder.root().hex() != root_hex and checked == 0:
+        return ExportVerdict(False, 0, None, "the checkpoint's root is not the empty tree's")
+    return ExportVerdict(True, checked, None, f"{checked} events verified; the first {size} match the checkpoint")

@@ -1,0 +1,86 @@
+"""The checkpoint signing key: Ed25519, generated at first start into the instance
+folder (never in the repository), read by every process after that."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+KEY_FILE = "checkpoint-signing-key.pem"
+
+
+def instance_path(given: str | os.PathLike[str] | None = None) -> Path:
+    """The instance folder: the given one, else ``TUTAHI_INSTANCE_PATH``, else
+    ``instance/`` in the current folder."""
+    return Path(given or os.environ.get("TUTAHI_INSTANCE_PATH") or "instance")
+
+
+def raw_public_key(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_id_of(public: bytes) -> str:
+    return hashlib.sha256(public).hexdigest()[:16]
+
+
+class Ed25519Signer:
+    """Signs checkpoints; its key id is the first 16 hex digits of SHA-256 of the raw
+    public key."""
+
+    algorithm = "ed25519"
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._key = private_key
+        self.public_bytes = raw_public_key(private_key.public_key())
+        self.key_id = key_id_of(self.public_bytes)
+
+    def sign(self, message: bytes) -> bytes:
+        return self._key.sign(message)
+
+    def public_key_b64(self) -> str:
+        return base64.b64encode(self.public_bytes).decode("ascii")
+
+
+def load_or_create_signer(folder: str | os.PathLike[str] | None = None) -> Ed25519Signer:
+    """Reads the key from the instance folder, generating it (mode 0600) on first use.
+    Concurrent first starts agree on one key: each writes a private temporary file and
+    links it into place, which only the first can do."""
+    path = instance_path(folder) / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        temporary = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            temporary.unlink()
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
+    return Ed25519Signer(key)
+
+
+def verify_signature(public_key_b64: str, message: bytes, signature_b64: str) -> bool:
+    """Checks an Ed25519 signature with a base64 raw public key (offline, no store)."""
+    try:
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64, validate=True))
+        public.verify(base64.b64decode(signature_b64, validate=True), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

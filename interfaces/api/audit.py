@@ -1,0 +1,202 @@
+"""The auditors' API: the ordered event log, checkpoints, proofs, verification and
+exports. Checkpoints and proofs are public (they reveal hashes only)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+from flask import Response, stream_with_context
+from flask.views import MethodView
+
+from application.documents import instant
+from domain.values import ActorRole
+from interfaces.api.docs import READ, problems
+from interfaces.api.http import ApiBlueprint, current_actor, requires, services
+from interfaces.api.schemas import (
+    CheckpointHistoryQuery,
+    CheckpointPage,
+    CheckpointSchema,
+    ConsistencyProof,
+    ConsistencyQuery,
+    EventList,
+    InclusionProof,
+    InclusionQuery,
+    LogQuery,
+    PublicKeySchema,
+    VerificationSchema,
+)
+
+blp = ApiBlueprint("audit", __name__, url_prefix="/api/v1", description="The verifiable event log (auditors)")
+
+AUDITORS = (ActorRole.AUDITOR, ActorRole.ADMIN)
+NDJSON = "application/x-ndjson"
+CSV = "text/csv"
+CSV_COLUMNS = [
+    "id",
+    "external_ref",
+    "title",
+    "action_plan",
+    "status",
+    "visibility",
+    "completion",
+    "starts_on",
+    "ends_on",
+    "milestones_total",
+    "milestones_reached",
+    "lead_names",
+    "version",
+    "created_at",
+    "updated_at",
+]
+
+
+@blp.route("/events")
+class Events(MethodView):
+    @requires(*AUDITORS)
+    @problems(blp, *READ, 403)
+    @blp.arguments(LogQuery, location="query")
+    @blp.response(200, EventList)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The whole log in order, by cursor (``after`` is a position)."""
+        items, last = services().auditor.events(query["after"], query["limit"])
+        return {"items": items, "next": str(last) if last is not None else None}
+
+
+@blp.route("/audit/checkpoint")
+class LatestCheckpoint(MethodView):
+    @problems(blp, 401, 503)
+    @blp.response(200, CheckpointSchema)
+    def get(self) -> dict[str, Any]:
+        """A signed checkpoint at the log's current size."""
+        return services().auditor.checkpoint().document()
+
+
+@blp.route("/audit/checkpoints")
+class CheckpointHistory(MethodView):
+    @problems(blp, 401, 422, 503)
+    @blp.arguments(CheckpointHistoryQuery, location="query")
+    @blp.response(200, CheckpointPage)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Every checkpoint the service has issued, newest first (``next`` is a tree size)."""
+        found = services().auditor.checkpoints.history(query["limit"] + 1, query["before"])
+        items = found[: query["limit"]]
+        more = len(found) > query["limit"]
+        return {"items": [c.document() for c in items], "next": str(items[-1].tree_size) if more else None}
+
+
+@blp.route("/audit/public-key")
+class PublicKey(MethodView):
+    @problems(blp, 401, 503)
+    @blp.response(200, PublicKeySchema)
+    def get(self) -> dict[str, str]:
+        """The Ed25519 key that signs checkpoints (get it on a path of your own too)."""
+        return services().auditor.public_key()
+
+
+@blp.route("/audit/proofs/inclusion")
+class Inclusion(MethodView):
+    @problems(blp, 401, 422, 503)
+    @blp.arguments(InclusionQuery, location="query")
+    @blp.response(200, InclusionProof)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """RFC 9162 2.1.3: the audit path of the leaf at ``position`` in the tree of ``tree_size``."""
+        return services().auditor.inclusion(query["position"], query["tree_size"])
+
+
+@blp.route("/audit/proofs/consistency")
+class Consistency(MethodView):
+    @problems(blp, 401, 422, 503)
+    @blp.arguments(ConsistencyQuery, location="query")
+    @blp.response(200, ConsistencyProof)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """RFC 9162 2.1.4: proof that the tree of ``second`` leaves extends the tree of ``first``."""
+        return services().auditor.consistency(query["first"], query["second"])
+
+
+@blp.route("/audit/verifications")
+class Verifications(MethodView):
+    @requires(*AUDITORS)
+    @problems(blp, 401, 403, 503)
+    @blp.response(200, VerificationSchema)
+    def post(self) -> dict[str, Any]:
+        """Recompute every leaf from the stored events, and the roots; report the first bad position."""
+        return asdict(services().auditor.verify())
+
+
+def _jsonl() -> Iterator[str]:
+    for document in services().auditor.export_lines():
+        yield json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _csv() -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    after: str | None = None
+    ledger = services().ledger
+    actor = current_actor()
+    while True:
+        page = ledger.list_commitments(actor, limit=500, after=after)
+        for s in page.items:
+            writer.writerow(
+                [
+                    s.id,
+                    s.external_ref,
+                    s.title,
+                    s.action_plan,
+                    s.status,
+                    s.visibility,
+                    s.completion or "",
+                    s.starts_on.isoformat(),
+                    s.ends_on.isoformat(),
+                    s.milestones_total,
+                    s.milestones_reached,
+                    s.lead_names,
+                    s.version,
+                    instant(s.created_at),
+                    instant(s.updated_at),
+                ]
+            )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if page.next is None:
+            return
+        after = page.next
+
+
+@blp.route("/export/events.jsonl")
+class ExportEvents(MethodView):
+    @requires(*AUDITORS)
+    @problems(blp, 401, 403, 503)
+    @blp.alt_response(
+        200,
+        success=True,
+        description="The whole log, one event document per line, streamed.",
+        content_type=NDJSON,
+        schema={"type": "string"},
+    )
+    def get(self) -> Response:
+        """The whole log as JSON Lines, streamed in constant memory."""
+        return Response(stream_with_context(_jsonl()), mimetype=NDJSON)
+
+
+@blp.route("/export/commitments.csv")
+class ExportCommitments(MethodView):
+    @requires(*AUDITORS)
+    @problems(blp, 401, 403, 503)
+    @blp.alt_response(
+        200,
+        success=True,
+        description="One row per commitment, current state.",
+        content_type=CSV,
+        schema={"type": "string"},
+    )
+    def get(self) -> Response:
+        """Every commitment's current state as CSV."""
+        return Response(stream_with_context(_csv()), mimetype=CSV)
