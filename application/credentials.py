@@ -30,6 +30,25 @@ class Credential:
     revoked_at: datetime | None
 
 
+@dataclass(frozen=True)
+class FeedToken:
+    """A revocable token in a feed URL (feed readers cannot send headers): it lets a
+    partner's feed reader read the feeds of that partner's commitments, nothing else."""
+
+    id: UUID
+    partner_id: UUID
+    token_hash: str
+    issued_at: datetime
+    revoked_at: datetime | None
+
+
+class FeedTokenStore(Protocol):
+    def add(self, token: FeedToken) -> None: ...
+    def by_hash(self, token_hash: str) -> FeedToken | None: ...
+    def revoke(self, token_id: UUID, partner_id: UUID, at: datetime) -> bool: ...
+    def of_partner(self, partner_id: UUID) -> list[FeedToken]: ...
+
+
 class CredentialStore(Protocol):
     def add(self, credential: Credential) -> None: ...
     def by_hash(self, token_hash: str) -> Credential | None: ...
@@ -123,6 +142,40 @@ class Credentials:
 
     def list(self) -> list[Credential]:
         return self.store.all()
+
+
+FEED_TOKEN_PREFIX = "tutahi_feed_"
+
+
+class FeedTokens:
+    """Issues, checks and revokes partners' feed tokens."""
+
+    def __init__(self, store: FeedTokenStore) -> None:
+        self.store = store
+
+    def issue(self, actor: Actor, now: datetime) -> tuple[FeedToken, str]:
+        if not actor.is_partner:
+            raise InvalidValue("partner", "feed tokens belong to partners")
+        token = FEED_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        feed = FeedToken(uuid4(), actor.id, hash_token(token), now, None)
+        self.store.add(feed)
+        return feed, token
+
+    def partner_of(self, token: str) -> UUID | None:
+        """The partner whose feed token this is, or None (unknown or revoked)."""
+        if not token.startswith(FEED_TOKEN_PREFIX) or len(token) > 200:
+            return None
+        feed = self.store.by_hash(hash_token(token))
+        if feed is None or feed.revoked_at is not None:
+            return None
+        return feed.partner_id
+
+    def revoke(self, actor: Actor, token_id: UUID, now: datetime) -> None:
+        if not self.store.revoke(token_id, actor.id, now):
+            raise NotFound("no such feed token of yours (or it was already revoked)")
+
+    def of_partner(self, actor: Actor) -> list[FeedToken]:
+        return self.store.of_partner(actor.id)
 
 
 def article(word: str) -> str:

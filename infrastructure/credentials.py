@@ -8,7 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import BigInteger, Column, String, Table, Text, Uuid, select, update
 
-from application.credentials import Credential
+from application.credentials import Credential, FeedToken
 from domain.values import ActorRole
 from infrastructure.readmodels import from_us, to_us
 from infrastructure.tables import metadata
@@ -81,3 +81,66 @@ class SqlCredentialStore:
         with self.recorder.transaction(commit=False) as session:
             rows = session.execute(select(credentials).order_by(credentials.c.issued_us, credentials.c.id))
             return [self._credential(row) for row in rows]
+
+
+feed_tokens = Table(
+    "tutahi_feed_tokens",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("partner_id", Uuid, nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("issued_us", BigInteger, nullable=False),
+    Column("revoked_us", BigInteger),
+)
+
+
+class SqlFeedTokenStore:
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+        with recorder.transaction(commit=True) as session:
+            metadata.create_all(session.connection(), tables=[feed_tokens], checkfirst=True)
+
+    @staticmethod
+    def _token(row: Any) -> FeedToken:
+        return FeedToken(
+            id=row.id,
+            partner_id=row.partner_id,
+            token_hash=row.token_hash,
+            issued_at=from_us(row.issued_us),
+            revoked_at=from_us(row.revoked_us) if row.revoked_us is not None else None,
+        )
+
+    def add(self, token: FeedToken) -> None:
+        with self.recorder.transaction(commit=True) as session:
+            session.execute(
+                feed_tokens.insert().values(
+                    id=token.id,
+                    partner_id=token.partner_id,
+                    token_hash=token.token_hash,
+                    issued_us=to_us(token.issued_at),
+                    revoked_us=None,
+                )
+            )
+
+    def by_hash(self, token_hash: str) -> FeedToken | None:
+        with self.recorder.transaction(commit=False) as session:
+            row = session.execute(select(feed_tokens).where(feed_tokens.c.token_hash == token_hash)).first()
+        return self._token(row) if row else None
+
+    def revoke(self, token_id: UUID, partner_id: UUID, at: datetime) -> bool:
+        with self.recorder.transaction(commit=True) as session:
+            result = session.execute(
+                update(feed_tokens)
+                .where(
+                    feed_tokens.c.id == token_id,
+                    feed_tokens.c.partner_id == partner_id,
+                    feed_tokens.c.revoked_us.is_(None),
+                )
+                .values(revoked_us=to_us(at))
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    def of_partner(self, partner_id: UUID) -> list[FeedToken]:
+        query = select(feed_tokens).where(feed_tokens.c.partner_id == partner_id).order_by(feed_tokens.c.issued_us)
+        with self.recorder.transaction(commit=False) as session:
+            return [self._token(row) for row in session.execute(query)]

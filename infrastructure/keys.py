@@ -84,3 +84,30 @@ def verify_signature(public_key_b64: str, message: bytes, signature_b64: str) ->
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+SECRET_FILE = "session-secret"
+
+
+def load_or_create_secret(folder: str | os.PathLike[str] | None = None) -> bytes:
+    """The key that signs session cookies and CSRF tokens, made at first start in the
+    instance folder (mode 0600) and shared by every process after that."""
+    path = instance_path(folder) / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    secret = path.read_bytes()
+    if len(secret) < 32:
+        raise ValueError(f"{path} holds too short a secret")
+    return secret

@@ -7,22 +7,25 @@ import logging
 import sys
 import time
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import swagger_ui_bundle
-from flask import Flask, Response, g, jsonify, request, send_from_directory
+from flask import Flask, Response, g, jsonify, render_template, request, send_from_directory
 from flask_smorest import Api
 from sqlalchemy import text
 
 from application.credentials import Credentials
-from infrastructure.credentials import SqlCredentialStore
+from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore
 from infrastructure.idempotency import SqlIdempotencyStore
+from infrastructure.keys import load_or_create_secret
 from infrastructure.store import database_url, engine_of
 from interfaces.api import audit, commitments, partners, tokens
 from interfaces.api.http import MAX_BODY, Services, current_actor, install, services
 from interfaces.api.problems import problem_response, register_problem_handlers
 from interfaces.composition import open_auditor, open_ledger
+from interfaces.web import web
 
 DOCS_ASSETS = "/api/v1/docs/assets/"
 access_log = logging.getLogger("tutahi.access")
@@ -41,7 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Builds the service on the store named by ``config["DATABASE_URL"]`` (else
     ``TUTAHI_DATABASE_URL``, else ``tutahi.db``)."""
     settings = dict(config or {})
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the web blueprint serves the one stylesheet
     app.config.update(
         API_TITLE="Tūtahi",
         API_VERSION="1",
@@ -66,12 +69,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     _configure_logging()
 
+    instance = settings.get("INSTANCE_PATH")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_or_create_secret(instance)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.get("SESSION_COOKIE_SECURE", True),
+        SESSION_COOKIE_NAME="tutahi_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+    )
     ledger = open_ledger(database_url(settings.get("DATABASE_URL")))
     app.extensions["tutahi"] = Services(
         ledger=ledger,
         credentials=Credentials(SqlCredentialStore(ledger.recorder), ledger),
         idempotency=SqlIdempotencyStore(ledger.recorder),
-        auditor=open_auditor(ledger, settings.get("INSTANCE_PATH")),
+        auditor=open_auditor(ledger, instance),
+        feed_tokens=SqlFeedTokenStore(ledger.recorder),
     )
 
     api = Api(app)
@@ -80,10 +95,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (commitments.blp, partners.blp, tokens.blp, audit.blp):
         api.register_blueprint(blueprint)
     install(app)
-    register_problem_handlers(app)
+    app.register_blueprint(web)
+    register_problem_handlers(app, html=_html_error)
     _system_routes(app)
     _access_log(app)
     return app
+
+
+def _html_error(status: int, detail: str) -> Response:
+    titles = {
+        404: ("Not found", "There is nothing here, or it is shared only with partners. If you are a partner, sign in."),
+        400: ("That did not work", detail),
+        403: ("Not allowed", detail),
+        405: ("Not allowed", "That page cannot be used that way."),
+    }
+    title, message = titles.get(status, ("Something went wrong", "Please try again in a moment."))
+    response = Response(render_template("error.html", title=title, message=message), status=status)
+    return response
 
 
 def _system_routes(app: Flask) -> None:

@@ -23,6 +23,7 @@ from application.credentials import Credentials
 from application.errors import ConcurrentWrite
 from application.ledger import Ledger
 from domain.values import Actor, ActorRole
+from infrastructure.credentials import SqlFeedTokenStore
 from infrastructure.idempotency import IdempotencyRecord, SqlIdempotencyStore
 from interfaces.api.problems import Problem
 
@@ -41,6 +42,7 @@ class Services:
     credentials: Credentials
     idempotency: SqlIdempotencyStore
     auditor: Auditor
+    feed_tokens: SqlFeedTokenStore
 
     def close(self) -> None:
         self.ledger.close()

@@ -4,11 +4,12 @@ domain's and application's error classes in one table."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from eventsourcing.persistence import OperationalError as StoreOperationalError
-from flask import Flask, Response, g, json
+from flask import Flask, Response, g, json, request
 from sqlalchemy.exc import OperationalError as SqlOperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -122,28 +123,46 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
-def register_problem_handlers(app: Flask) -> None:
+def wants_html() -> bool:
+    """Web pages answer errors as pages; the API, feeds and probes as problem+json."""
+    path = request.path
+    return not (
+        path.startswith("/api/")
+        or path in ("/healthz", "/readyz")
+        or path.endswith((".atom", ".ics", ".jsonl", ".csv"))
+    )
+
+
+def register_problem_handlers(app: Flask, html: Callable[[int, str], Response] | None = None) -> None:
+    def respond(status: int, detail: str, **kwargs: Any) -> Response:
+        if html is not None and wants_html():
+            response = html(status, detail)
+            for name, value in (kwargs.get("headers") or {}).items():
+                response.headers[name] = value
+            return response
+        return respond(status, detail, **kwargs)
+
     @app.errorhandler(Problem)
     def _problem(error: Problem) -> Response:
-        return problem_response(error.status, error.detail, code=error.code, errors=error.errors, headers=error.headers)
+        return respond(error.status, error.detail, code=error.code, errors=error.errors, headers=error.headers)
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Response:
         if isinstance(error, InvalidValue):
-            return problem_response(422, str(error), code=error.code, errors={error.field: [error.message]})
-        return problem_response(status_of(error), str(error), code=error.code)
+            return respond(422, str(error), code=error.code, errors={error.field: [error.message]})
+        return respond(status_of(error), str(error), code=error.code)
 
     @app.errorhandler(ApplicationError)
     def _application(error: ApplicationError) -> Response:
         if isinstance(error, BadQuery):
-            return problem_response(422, str(error), code=error.code, errors={"query": [str(error)]})
-        return problem_response(status_of(error), str(error), code=error.code)
+            return respond(422, str(error), code=error.code, errors={"query": [str(error)]})
+        return respond(status_of(error), str(error), code=error.code)
 
     @app.errorhandler(StoreOperationalError)
     @app.errorhandler(SqlOperationalError)
     def _store_unavailable(error: Exception) -> Response:
         log.warning("store unavailable: %s", str(error).splitlines()[0] if str(error) else type(error).__name__)
-        return problem_response(503, "the store is busy or unreachable; retry shortly", code="store-busy")
+        return respond(503, "the store is busy or unreachable; retry shortly", code="store-busy")
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
@@ -162,10 +181,10 @@ def register_problem_handlers(app: Flask) -> None:
             detail = "the body is larger than 1 MiB"
         else:
             detail = error.description or HTTPStatus(status).phrase
-        return problem_response(status, detail, errors=errors, headers=headers)
+        return respond(status, detail, errors=errors, headers=headers)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         # The last resort: the client gets a problem document, the log gets the trace.
         log.exception("unhandled error in request %s", g.get("request_id"))
-        return problem_response(500, "an unexpected error occurred; it has been logged", code="internal")
+        return respond(500, "an unexpected error occurred; it has been logged", code="internal")

@@ -1,0 +1,164 @@
+"""Pictures of progress, drawn on the server as SVG with pygal (no JavaScript, no
+external scripts): milestones due and reached over time, and completion reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pygal
+from pygal.style import Style
+
+COMPLETION_LEVELS = ["not_started", "limited", "substantial", "complete"]
+COMPLETION_LABELS = {
+    "not_started": "not started",
+    "limited": "limited",
+    "substantial": "substantial",
+    "complete": "complete",
+}
+
+STYLE = Style(
+    background="transparent",
+    plot_background="#ffffff",
+    foreground="#1d2b2a",
+    foreground_strong="#1d2b2a",
+    foreground_subtle="#5b6b69",
+    colors=("#0b6e4f", "#c8553d", "#2f5d8a", "#8a6d1d"),
+    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', sans-serif",
+    label_font_size=13,
+    major_label_font_size=13,
+    legend_font_size=14,
+    title_font_size=16,
+    value_font_size=12,
+)
+
+
+def _base(chart_class: Any, **options: Any) -> Any:
+    settings: dict[str, Any] = {
+        "style": STYLE,
+        "js": [],  # no tooltips script: nothing is fetched from elsewhere
+        "disable_xml_declaration": True,
+        "explicit_size": False,
+        "width": 760,
+        "height": 300,
+        "show_dots": True,
+        "dots_size": 3,
+        "legend_at_bottom": True,
+        "truncate_legend": -1,
+        "margin": 16,
+    }
+    settings.update(options)
+    return chart_class(**settings)
+
+
+def _svg(chart: Any) -> str:
+    rendered = chart.render(is_unicode=True)
+    # The figure's caption and data table are the text alternative; the drawing itself
+    # is hidden from assistive technology so it is not read twice.
+    return str(rendered).replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
+
+
+def step_counts(days: Iterable[date]) -> list[tuple[date, int]]:
+    """Cumulative counts at each distinct date (a step series)."""
+    counts: list[tuple[date, int]] = []
+    for total, day in enumerate(sorted(days), start=1):
+        if counts and counts[-1][0] == day:
+            counts[-1] = (day, total)
+        else:
+            counts.append((day, total))
+    return counts
+
+
+def _steps(counts: list[tuple[date, int]], end: date) -> list[tuple[date, int]]:
+    """A cumulative count drawn as steps: flat until each date, then up."""
+    points: list[tuple[date, int]] = []
+    previous = 0
+    for day, total in counts:
+        points.append((day, previous))
+        points.append((day, total))
+        previous = total
+    if points and points[-1][0] < end:
+        points.append((end, previous))
+    return points
+
+
+def _half_years(start: date, end: date) -> list[date]:
+    ticks = []
+    year, month = start.year, 1 if start.month <= 6 else 7
+    while date(year, month, 1) <= end:
+        if date(year, month, 1) >= start:
+            ticks.append(date(year, month, 1))
+        year, month = (year, 7) if month == 1 else (year + 1, 1)
+    return ticks or [start, end]
+
+
+def milestones_chart(milestones: list[dict[str, Any]], title: str) -> str | None:
+    """Milestones due (cumulative, by due date) and reached (by date reached), as steps."""
+    due = step_counts(date.fromisoformat(m["due_on"]) for m in milestones)
+    reached = step_counts(date.fromisoformat(m["reached_on"]) for m in milestones if m["reached_on"])
+    if not due:
+        return None
+    first = min([d for d, _ in due] + [d for d, _ in reached])
+    last = max([d for d, _ in due] + [d for d, _ in reached])
+    start, end = date(first.year, first.month, 1) - timedelta(days=1), last + timedelta(days=31)
+    chart = _base(
+        pygal.DateLine,
+        title=title,
+        x_label_rotation=0,
+        truncate_label=-1,
+        x_value_formatter=lambda d: d.strftime("%b %Y"),
+        x_labels=_half_years(start, end),
+        y_title="milestones",
+        range=(0, max(1, len(milestones))),
+        y_labels=list(range(0, len(milestones) + 1)),
+        stroke_style={"width": 3},
+        show_dots=False,
+    )
+    chart.add("due", _steps(due, end))
+    chart.add("reached", _steps(reached, end) or [(start, 0), (end, 0)])
+    return _svg(chart)
+
+
+def completion_chart(reports: list[dict[str, Any]], title: str) -> str | None:
+    """Each progress report's completion level, in the order reported."""
+    if not reports:
+        return None
+    chart = _base(
+        pygal.Line,
+        title=title,
+        range=(0, 3),
+        y_labels=[{"label": COMPLETION_LABELS[level], "value": i} for i, level in enumerate(COMPLETION_LEVELS)],
+        x_labels=[f"report {i} · {_report_label(r)}" for i, r in enumerate(reports, start=1)],
+        margin_right=80,
+        truncate_label=-1,
+        show_legend=False,
+        stroke_style={"width": 3},
+    )
+    chart.add("completion", [COMPLETION_LEVELS.index(r["completion"]) for r in reports])
+    return _svg(chart)
+
+
+def plan_chart(commitments: list[dict[str, Any]], title: str) -> str | None:
+    """For a plan: milestones reached of those due, per commitment."""
+    if not commitments:
+        return None
+    most = max(c["milestones_total"] for c in commitments)
+    chart = _base(
+        pygal.HorizontalStackedBar,
+        title=title,
+        x_title="milestones",
+        print_values=True,
+        print_zeroes=False,
+        y_labels=list(range(0, most + 1)),
+        height=120 + 44 * len(commitments),
+    )
+    chart.x_labels = [c["external_ref"] or c["title"][:24] for c in commitments]
+    chart.add("reached", [c["milestones_reached"] for c in commitments])
+    chart.add("not yet reached", [c["milestones_total"] - c["milestones_reached"] for c in commitments])
+    return _svg(chart)
+
+
+def _report_label(report: dict[str, Any]) -> str:
+    at = datetime.fromisoformat(report["reported_at"].replace("Z", "+00:00"))
+    return at.strftime("%d %b %Y")

@@ -1,0 +1,379 @@
+"""``/``, ``/commitments/{id}``, ``/partners/{id}``, sign-in and sign-out, responses
+to joint actions, and the feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar, cast
+from uuid import UUID, uuid4
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from wtforms.validators import ValidationError
+
+from application.credentials import FeedTokens, actor_of, hash_token
+from application.errors import NotFound
+from application.ports import TimelineEntry
+from domain.errors import DomainError
+from domain.values import Actor, ActorRole
+from domain.values import Response as ActionResponse
+from interfaces.api.http import current_actor, services
+from interfaces.web import charts
+from interfaces.web.feeds import atom_feed, milestones_calendar
+
+web = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+F = TypeVar("F", bound=Callable[..., Any])
+PAGE = 20
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+# -- who is looking --------------------------------------------------------------------
+
+
+def signed_in() -> Actor | None:
+    """The partner (or auditor/admin) signed in with a session cookie, if any."""
+    credential_id = session.get("credential_id")
+    if not credential_id:
+        return None
+    try:
+        credential = services().credentials.store.get(UUID(str(credential_id)))
+    except ValueError:
+        credential = None
+    if credential is None or credential.revoked_at is not None:
+        session.clear()
+        return None
+    actor = actor_of(credential)
+    if credential.partner_id is not None:
+        row = services().ledger.read_models.partner_row(credential.partner_id)
+        if row is not None:
+            actor = Actor(actor.role, actor.id, row.name)
+    return actor
+
+
+def viewer() -> Actor | None:
+    """The caller: a bearer token wins, then the session cookie."""
+    return current_actor() or signed_in()
+
+
+@web.app_context_processor
+def page_context() -> dict[str, Any]:
+    return {"me": g.get("web_viewer"), "csrf_token": generate_csrf}
+
+
+@web.before_app_request
+def remember_viewer() -> None:
+    if not request.path.startswith("/api/"):
+        g.web_viewer = viewer()
+
+
+# -- formatting ------------------------------------------------------------------------
+
+
+def long_date(value: date | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def when(value: datetime | str) -> str:
+    at = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    at = at.astimezone(UTC)
+    return f"{long_date(at.date())}, {at:%H:%M} UTC"
+
+
+web.add_app_template_filter(long_date, "long_date")
+web.add_app_template_filter(when, "when")
+
+
+@web.app_template_filter("label")
+def label(value: str | None) -> str:
+    return (value or "").replace("_", " ")
+
+
+def entry_view(entry: TimelineEntry, titles: dict[UUID, str] | None = None) -> dict[str, Any]:
+    return {
+        "position": entry.position,
+        "commitment_id": entry.commitment_id,
+        "commitment_title": (titles or {}).get(entry.commitment_id),
+        "kind": entry.kind,
+        "summary": entry.summary,
+        "actor_id": entry.actor_id,
+        "actor_name": entry.actor_name,
+        "occurred_on": entry.occurred_on,
+        "recorded_at": entry.recorded_at,
+        "version": entry.version,
+    }
+
+
+# -- pages -----------------------------------------------------------------------------
+
+
+@web.get("/")
+def index() -> str:
+    """Action plans and their commitments, with status, completion and progress."""
+    q = (request.args.get("q") or "").strip()[:200] or None
+    after = request.args.get("after") or None
+    ledger = services().ledger
+    me = g.get("web_viewer")
+    page = ledger.list_commitments(me, q=q, limit=PAGE, after=after)
+    plans: dict[str, list[dict[str, Any]]] = {}
+    for summary in page.items:
+        plans.setdefault(summary.action_plan, []).append(
+            {
+                "id": summary.id,
+                "title": summary.title,
+                "external_ref": summary.external_ref,
+                "status": summary.status,
+                "visibility": summary.visibility,
+                "completion": summary.completion,
+                "milestones_total": summary.milestones_total,
+                "milestones_reached": summary.milestones_reached,
+                "lead_names": summary.lead_names,
+            }
+        )
+    pictures = {plan: charts.plan_chart(items, f"Milestones reached: {plan}") for plan, items in plans.items()}
+    return render_template("index.html", plans=plans, pictures=pictures, q=q or "", next=page.next)
+
+
+def _commitment_or_404(commitment_id: UUID, me: Actor | None) -> dict[str, Any]:
+    try:
+        return services().ledger.get_commitment(commitment_id, me)
+    except NotFound:
+        abort(404)
+
+
+@web.get("/commitments/<uuid:commitment_id>")
+def commitment(commitment_id: UUID) -> str:
+    """The commitment, its partners and milestones, a picture of progress, and its
+    shared timeline, newest first."""
+    me = g.get("web_viewer")
+    document = _commitment_or_404(commitment_id, me)
+    after = request.args.get("after") or None
+    timeline = services().ledger.timeline(commitment_id, me, limit=PAGE, after=after)
+    names = {p["id"]: p["name"] for p in document["partners"]}
+    for action in document["actions"]:
+        for pid in [action["recorded_by"], *action["partner_ids"]]:
+            if pid not in names:
+                row = services().ledger.read_models.partner_row(UUID(pid))
+                names[pid] = row.name if row else "a former partner"
+    actions = []
+    for action in reversed(document["actions"]):
+        responses = {r["partner_id"]: r for r in action["responses"]}
+        named = [
+            {"id": pid, "name": names.get(pid, "a former partner"), "response": responses.get(pid)}
+            for pid in action["partner_ids"]
+        ]
+        can_respond = me is not None and str(me.id) in action["partner_ids"] and str(me.id) not in responses
+        actions.append(
+            {
+                **action,
+                "named": named,
+                "recorded_by_name": names.get(action["recorded_by"], "an agency"),
+                "can_respond": can_respond and document["status"] == "active",
+            }
+        )
+    return render_template(
+        "commitment.html",
+        c=document,
+        actions=actions,
+        entries=[entry_view(e) for e in timeline.items],
+        next=timeline.next,
+        milestones_svg=charts.milestones_chart(document["milestones"], "Milestones due and reached"),
+        completion_svg=charts.completion_chart(document["progress"], "Completion reports"),
+        is_partner=me is not None and any(p["id"] == str(me.id) for p in document["partners"]),
+    )
+
+
+@web.get("/partners/<uuid:partner_id>")
+def partner(partner_id: UUID) -> str:
+    """A partner's commitments and their combined timeline."""
+    me = g.get("web_viewer")
+    ledger = services().ledger
+    try:
+        document = ledger.get_partner(partner_id)
+    except NotFound:
+        abort(404)
+    after = request.args.get("after") or None
+    commitments = ledger.list_commitments(me, partner_id=partner_id, limit=100).items
+    timeline = ledger.partner_timeline(partner_id, me, limit=PAGE, after=after)
+    titles = {c.id: c.title for c in commitments}
+    feeds = FeedTokens(services().feed_tokens).of_partner(me) if me is not None and me.id == partner_id else []
+    return render_template(
+        "partner.html",
+        p=document,
+        commitments=commitments,
+        entries=[entry_view(e, titles) for e in timeline.items],
+        next=timeline.next,
+        feeds=[f for f in feeds if f.revoked_at is None],
+    )
+
+
+# -- signing in ------------------------------------------------------------------------
+
+
+def check_csrf() -> None:
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except (ValidationError, CSRFError):
+        abort(400, description="The form expired or did not come from this site. Reload the page and try again.")
+
+
+@web.get("/signin")
+def signin_form() -> str:
+    return render_template("signin.html", next=_safe_next(request.args.get("next")))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, never another host."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("web.index")
+
+
+@web.post("/signin")
+def signin() -> Response:
+    check_csrf()
+    token = (request.form.get("token") or "").strip()
+    target = _safe_next(request.form.get("next"))
+    actor = services().credentials.authenticate(token) if token else None
+    if actor is None:
+        flash("That token is not known (or was revoked). Check it and try again.", "error")
+        return cast(Response, redirect(url_for("web.signin_form", next=target), code=303))
+    credential = services().credentials.store.by_hash(hash_token(token))
+    assert credential is not None
+    session.clear()
+    session["credential_id"] = str(credential.id)
+    session.permanent = True
+    flash(f"Signed in as {actor.name}.", "info")
+    return cast(Response, redirect(target, code=303))
+
+
+@web.post("/signout")
+def signout() -> Response:
+    check_csrf()
+    session.clear()
+    flash("Signed out.", "info")
+    return cast(Response, redirect(url_for("web.index"), code=303))
+
+
+# -- responding to a joint action ------------------------------------------------------------
+
+
+@web.post("/commitments/<uuid:commitment_id>/actions/<uuid:action_id>/response")
+def respond(commitment_id: UUID, action_id: UUID) -> Response:
+    """A signed-in partner named in a joint action confirms or disputes it."""
+    check_csrf()
+    me = signed_in()
+    if me is None:
+        return cast(Response, redirect(url_for("web.signin_form", next=request.path), code=303))
+    choice = request.form.get("response")
+    if choice not in ("confirmed", "disputed"):
+        abort(400, description="Choose confirm or dispute.")
+    note = (request.form.get("note") or "").strip() or None
+    try:
+        services().ledger.respond_to_action(
+            commitment_id,
+            action_id,
+            response=ActionResponse(choice),
+            note=note,
+            actor=me,
+            request_id=f"web-{uuid4().hex}",
+        )
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        flash(str(error).capitalize() + ".", "error")
+    else:
+        flash(
+            "Thank you: your confirmation is on the timeline."
+            if choice == "confirmed"
+            else "Your dispute is on the timeline.",
+            "info",
+        )
+    return cast(Response, redirect(url_for("web.commitment", commitment_id=commitment_id) + "#timeline", code=303))
+
+
+# -- feeds ------------------------------------------------------------------------------------
+
+
+def feed_viewer() -> Actor | None:
+    """Feeds take a token in the header, a session, or a partner's feed token in the URL."""
+    me = viewer()
+    if me is not None:
+        return me
+    token = request.args.get("token")
+    if token:
+        partner_id = FeedTokens(services().feed_tokens).partner_of(token)
+        if partner_id is None:
+            abort(404)
+        return Actor(ActorRole.COMMUNITY, partner_id, "feed reader")
+    return None
+
+
+@web.get("/commitments/<uuid:commitment_id>/feed.atom")
+def feed(commitment_id: UUID) -> Response:
+    me = feed_viewer()
+    document = _commitment_or_404(commitment_id, me)
+    entries = services().ledger.timeline(commitment_id, me, limit=100).items
+    body = atom_feed(document, entries, request.url_root.rstrip("/"))
+    return Response(body, mimetype="application/atom+xml")
+
+
+@web.get("/commitments/<uuid:commitment_id>/milestones.ics")
+def calendar(commitment_id: UUID) -> Response:
+    me = feed_viewer()
+    document = _commitment_or_404(commitment_id, me)
+    body = milestones_calendar(document, request.url_root.rstrip("/"))
+    return Response(body, mimetype="text/calendar")
+
+
+@web.post("/feeds")
+def new_feed_token() -> str:
+    """A signed-in partner gets a private feed link (shown once)."""
+    check_csrf()
+    me = signed_in()
+    if me is None or not me.is_partner:
+        abort(403, description="Sign in as a partner to get a private feed link.")
+    _, token = FeedTokens(services().feed_tokens).issue(me, datetime.now(UTC))
+    commitment_id = request.form.get("commitment_id") or ""
+    return render_template("feed_token.html", token=token, commitment_id=commitment_id)
+
+
+@web.post("/feeds/<uuid:token_id>/revocation")
+def revoke_feed_token(token_id: UUID) -> Response:
+    check_csrf()
+    me = signed_in()
+    if me is None:
+        abort(403, description="Sign in to revoke your feed links.")
+    try:
+        FeedTokens(services().feed_tokens).revoke(me, token_id, datetime.now(UTC))
+    except NotFound:
+        abort(404)
+    flash("That feed link no longer works.", "info")
+    return cast(Response, redirect(url_for("web.partner", partner_id=me.id), code=303))
