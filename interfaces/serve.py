@@ -44,5 +44,7 @@ def run_server(
         "loglevel": "info",
         "preload_app": False,
         "proc_name": "tutahi",
+        # No shared control socket in the home folder: several servers may run at once.
+        "control_socket_disable": True,
     }
     Server(url, options, instance).run()
