@@ -167,13 +167,17 @@ class Commitment(Aggregate):
             actor=actor,
             request_id=request_id,
         )
-        commitment._partner_joined(
+        # The lead joins at the very instant of creation, so that no instant (as_of)
+        # shows a commitment without its lead.
+        commitment.trigger_event(
+            getattr(cls, "PartnerJoined"),  # noqa: B009 - made by @event, unknown to type checkers
             partner_id=lead_id,
             name=lead_name,
             kind=lead_kind,
             role=PartnerRole.LEAD,
             actor=actor,
             request_id=request_id,
+            timestamp=commitment.created_on,
         )
         return commitment
 

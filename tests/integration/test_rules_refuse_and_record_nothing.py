@@ -1,0 +1,724 @@
+"""The domain's rules and the application's refusals, through the Ledger's use cases on
+every store (in-memory SQLite, a SQLite file, PostgreSQL).
+
+A refused command raises its own error class and records nothing: the commitment's
+version, the event store, the log index, the timeline and every read-model row are as
+they were. Since a refusal changes nothing, one store per kind, with one scene built in
+it, serves the whole module (a refusal that did record something fails its own test)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from application.errors import ConcurrentWrite, Forbidden, NotFound, VersionMismatch
+from application.ledger import CommandResult, Ledger, latest_world_day
+from application.ports import TimelineEntry
+from domain.errors import (
+    AlreadyPartner,
+    AlreadyResponded,
+    CommitmentWithdrawn,
+    InvalidValue,
+    LastLeadCannotLeave,
+    MilestoneAlreadyReached,
+    NothingChanged,
+    NotNamedInAction,
+    NotPartner,
+    NotPermitted,
+    RoleMismatch,
+    UnknownJointAction,
+    UnknownMilestone,
+)
+from domain.values import Actor, ActorRole, Completion, OgpValue, PartnerKind, PartnerRole, Response, Visibility
+from interfaces.composition import open_ledger
+from tests.conftest import ADMIN, AUDITOR, STORES, World, make_world, store_url_for
+
+TITLE = "Review progress of the Kia Tūtahi Relationship Accord"
+PLAN = "New Zealand National Action Plan 2014–16"
+REFUSED = "refused-request"
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One store with the world's partners and three commitments.
+
+    ``commitment`` (public): DIA leads, MSD supports, Hui E! and the iwi take part as
+    community; ``open_milestone`` is not reached, ``reached_milestone`` is; ``action`` was
+    recorded by MSD naming Hui E! and the iwi, and Hui E! confirmed it.
+    ``hidden`` (partners only): DIA leads, Hui E! takes part.
+    ``withdrawn``: like ``commitment`` with a milestone and an unanswered joint action
+    naming Hui E!, then withdrawn by DIA."""
+
+    kind: str
+    url: str
+    ledger: Ledger
+    world: World
+    commitment: UUID
+    open_milestone: UUID
+    reached_milestone: UUID
+    action: UUID
+    hidden: UUID
+    withdrawn: UUID
+    withdrawn_milestone: UUID
+    withdrawn_action: UUID
+
+
+def create(ledger: Ledger, lead: Actor, *, visibility: Visibility = Visibility.PUBLIC, ref: str = "NZ0004") -> UUID:
+    result = ledger.create_commitment(
+        title=TITLE,
+        description="Review how the accord's principles are put into practice.",
+        action_plan=PLAN,
+        external_ref=ref,
+        starts_on=date(2014, 7, 1),
+        ends_on=date(2016, 6, 30),
+        ogp_values=[OgpValue.CIVIC_PARTICIPATION],
+        visibility=visibility,
+        actor=lead,
+        request_id=f"create-{ref}",
+    )
+    return result.aggregate_id
+
+
+def created_id(result: CommandResult) -> UUID:
+    assert result.created_id is not None
+    return result.created_id
+
+
+def build_scene(kind: str, url: str, ledger: Ledger) -> Scene:
+    w = make_world(ledger)
+    cid = create(ledger, w.dia)
+    ledger.add_partner(cid, partner_id=w.msd.id, role=PartnerRole.SUPPORT, actor=w.dia, request_id="s1")
+    ledger.add_partner(cid, partner_id=w.hui_e.id, role=PartnerRole.COMMUNITY, actor=w.dia, request_id="s2")
+    ledger.add_partner(cid, partner_id=w.iwi.id, role=PartnerRole.COMMUNITY, actor=w.dia, request_id="s3")
+    open_milestone = created_id(
+        ledger.add_milestone(cid, title="Regional hui held", due_on=date(2015, 6, 30), actor=w.dia, request_id="s4")
+    )
+    reached = created_id(
+        ledger.add_milestone(cid, title="Review published", due_on=date(2015, 3, 31), actor=w.dia, request_id="s5")
+    )
+    ledger.reach_milestone(cid, reached, reached_on=date(2015, 3, 20), actor=w.msd, request_id="s6")
+    action = created_id(
+        ledger.record_joint_action(
+            cid,
+            summary="Hui on the accord's principles",
+            occurred_on=date(2015, 8, 1),
+            partner_ids=[w.hui_e.id, w.iwi.id],
+            actor=w.msd,
+            request_id="s7",
+        )
+    )
+    ledger.respond_to_action(cid, action, response=Response.CONFIRMED, actor=w.hui_e, request_id="s8")
+
+    hidden = create(ledger, w.dia, visibility=Visibility.PARTNERS, ref="NZ-PRIVATE")
+    ledger.add_partner(hidden, partner_id=w.hui_e.id, role=PartnerRole.COMMUNITY, actor=w.dia, request_id="s9")
+
+    gone = create(ledger, w.dia, ref="NZ-WITHDRAWN")
+    ledger.add_partner(gone, partner_id=w.msd.id, role=PartnerRole.SUPPORT, actor=w.dia, request_id="s10")
+    ledger.add_partner(gone, partner_id=w.hui_e.id, role=PartnerRole.COMMUNITY, actor=w.dia, request_id="s11")
+    gone_milestone = created_id(
+        ledger.add_milestone(gone, title="Never reached", due_on=date(2015, 6, 30), actor=w.dia, request_id="s12")
+    )
+    gone_action = created_id(
+        ledger.record_joint_action(
+            gone,
+            summary="Planning hui",
+            occurred_on=date(2015, 2, 1),
+            partner_ids=[w.hui_e.id],
+            actor=w.dia,
+            request_id="s13",
+        )
+    )
+    ledger.withdraw_commitment(gone, reason="merged into NZ0004", actor=w.dia, request_id="s14")
+    return Scene(kind, url, ledger, w, cid, open_milestone, reached, action, hidden, gone, gone_milestone, gone_action)
+
+
+@pytest.fixture(scope="module", params=STORES)
+def scene(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
+    """The ``ledger`` fixture's three stores, built once per module (see the docstring)."""
+    url = store_url_for(request.param, tmp_path_factory.mktemp(f"store-{request.param}"))
+    ledger = open_ledger(url)
+    try:
+        yield build_scene(request.param, url, ledger)
+    finally:
+        ledger.close()
+
+
+@dataclass(frozen=True)
+class Record:
+    """Everything a command could have written."""
+
+    version: int
+    log_size: int
+    last_notification_id: int
+    timeline: list[TimelineEntry]
+    read_models: dict[str, list[tuple[Any, ...]]]
+
+
+def record_of(ledger: Ledger, commitment_id: UUID) -> Record:
+    return Record(
+        version=ledger.current_version(commitment_id, AUDITOR),
+        log_size=ledger.read_models.log_size(),
+        last_notification_id=ledger.recorder.max_notification_id() or 0,
+        timeline=ledger.timeline(commitment_id, AUDITOR, limit=1000).items,
+        read_models=ledger.read_models.dump_read_models(),
+    )
+
+
+def assert_records_nothing(
+    scene: Scene, error: type[Exception], command: Callable[[Scene], object], commitment_id: UUID | None = None
+) -> Exception:
+    """The command raises exactly ``error``, and nothing at all was recorded."""
+    watched = commitment_id or scene.commitment
+    before = record_of(scene.ledger, watched)
+    with pytest.raises(error) as refusal:
+        command(scene)
+    assert type(refusal.value) is error
+    after = record_of(scene.ledger, watched)
+    assert after.version == before.version
+    assert after.log_size == before.log_size
+    assert after.last_notification_id == before.last_notification_id
+    assert after.timeline == before.timeline
+    assert after.read_models == before.read_models
+    return refusal.value
+
+
+Command = Callable[[Scene], object]
+
+
+def amend(changes: dict[str, Any], reason: str = "as the plan foresaw", who: str = "dia") -> Command:
+    return lambda s: s.ledger.amend_commitment(
+        s.commitment, changes=changes, reason=reason, actor=getattr(s.world, who), request_id=REFUSED
+    )
+
+
+def add_partner(partner: str, role: PartnerRole, who: str = "dia") -> Command:
+    return lambda s: s.ledger.add_partner(
+        s.commitment,
+        partner_id=getattr(s.world, partner).id,
+        role=role,
+        actor=getattr(s.world, who),
+        request_id=REFUSED,
+    )
+
+
+def remove(partner: str, who: str, reason: str = "no longer involved") -> Command:
+    return lambda s: s.ledger.remove_partner(
+        s.commitment,
+        partner_id=getattr(s.world, partner).id,
+        reason=reason,
+        actor=getattr(s.world, who),
+        request_id=REFUSED,
+    )
+
+
+def reach(which: str = "open", on: date | None = None, who: str = "msd") -> Command:
+    def command(s: Scene) -> object:
+        milestone = {"open": s.open_milestone, "reached": s.reached_milestone}.get(which, uuid4())
+        return s.ledger.reach_milestone(
+            s.commitment,
+            milestone,
+            reached_on=on or date(2015, 6, 1),
+            actor=getattr(s.world, who),
+            request_id=REFUSED,
+        )
+
+    return command
+
+
+def record(names: list[str], who: str = "msd") -> Command:
+    return lambda s: s.ledger.record_joint_action(
+        s.commitment,
+        summary="Another hui",
+        occurred_on=date(2015, 9, 1),
+        partner_ids=[getattr(s.world, name).id for name in names],
+        actor=getattr(s.world, who),
+        request_id=REFUSED,
+    )
+
+
+def respond(who: str, response: Response = Response.DISPUTED, known: bool = True) -> Command:
+    return lambda s: s.ledger.respond_to_action(
+        s.commitment,
+        s.action if known else uuid4(),
+        response=response,
+        actor=AUDITOR if who == "auditor" else getattr(s.world, who),
+        request_id=REFUSED,
+    )
+
+
+def add_milestone(who: str) -> Command:
+    return lambda s: s.ledger.add_milestone(
+        s.commitment, title="A new milestone", due_on=date(2016, 1, 1), actor=getattr(s.world, who), request_id=REFUSED
+    )
+
+
+def report(who: str) -> Command:
+    return lambda s: s.ledger.report_progress(
+        s.commitment, completion=Completion.LIMITED, note="mid-term", actor=getattr(s.world, who), request_id=REFUSED
+    )
+
+
+def withdraw(who: str) -> Command:
+    return lambda s: s.ledger.withdraw_commitment(
+        s.commitment, reason="no longer needed", actor=getattr(s.world, who), request_id=REFUSED
+    )
+
+
+RULES = [
+    pytest.param(amend({"title": "   "}), InvalidValue, id="blank title"),
+    pytest.param(amend({"title": "x" * 201}), InvalidValue, id="title of 201 characters"),
+    pytest.param(amend({"description": "x" * 10_001}), InvalidValue, id="description of 10001 characters"),
+    pytest.param(amend({"ends_on": date(2014, 6, 30)}), InvalidValue, id="ends before it starts"),
+    pytest.param(amend({"title": TITLE}), NothingChanged, id="amendment that changes nothing"),
+    pytest.param(amend({}), NothingChanged, id="amendment of no fields"),
+    pytest.param(amend({"title": "New title"}, reason="  "), InvalidValue, id="amendment without a reason"),
+    pytest.param(amend({"status": "withdrawn"}), InvalidValue, id="amendment of a field not amendable"),
+    pytest.param(add_partner("msd", PartnerRole.SUPPORT), AlreadyPartner, id="support agency joining twice"),
+    pytest.param(add_partner("dia", PartnerRole.LEAD), AlreadyPartner, id="lead joining twice"),
+    pytest.param(add_partner("tpk", PartnerRole.COMMUNITY), RoleMismatch, id="agency as community"),
+    pytest.param(add_partner("tinz", PartnerRole.SUPPORT), RoleMismatch, id="civil society as support"),
+    pytest.param(remove("dia", who="dia"), LastLeadCannotLeave, id="last lead leaving"),
+    pytest.param(remove("tinz", who="dia"), NotPartner, id="removing a partner it does not have"),
+    pytest.param(remove("iwi", who="iwi", reason=""), InvalidValue, id="leaving without a reason"),
+    pytest.param(reach("reached", who="dia"), MilestoneAlreadyReached, id="milestone reached twice"),
+    pytest.param(reach(on=latest_world_day() + timedelta(days=1)), InvalidValue, id="milestone reached in the future"),
+    pytest.param(reach("unknown"), UnknownMilestone, id="unknown milestone"),
+    pytest.param(record([]), InvalidValue, id="joint action naming nobody"),
+    pytest.param(record(["msd"]), InvalidValue, id="joint action naming only its recorder"),
+    pytest.param(record(["hui_e", "tinz"]), NotPartner, id="joint action naming a stranger"),
+    pytest.param(respond("dia"), NotNamedInAction, id="response by a partner not named"),
+    pytest.param(respond("msd"), NotNamedInAction, id="response by the recorder"),
+    pytest.param(respond("hui_e"), AlreadyResponded, id="second response of a named partner"),
+    pytest.param(respond("auditor"), NotPermitted, id="response by an auditor"),
+    pytest.param(respond("iwi", known=False), UnknownJointAction, id="response to an unknown joint action"),
+]
+
+
+@pytest.mark.parametrize(("command", "error"), RULES)
+def test_a_rule_refuses_and_records_nothing(scene: Scene, command: Command, error: type[Exception]) -> None:
+    assert_records_nothing(scene, error, command)
+
+
+WHO_MAY = [
+    pytest.param(amend({"title": "Support's title"}, who="msd"), id="support agency amends"),
+    pytest.param(amend({"title": "Hui E!'s title"}, who="hui_e"), id="community partner amends"),
+    pytest.param(add_partner("tpk", PartnerRole.SUPPORT, who="msd"), id="support agency adds a partner"),
+    pytest.param(report("msd"), id="support agency reports progress"),
+    pytest.param(withdraw("msd"), id="support agency withdraws"),
+    pytest.param(remove("iwi", who="msd"), id="support agency removes a partner"),
+    pytest.param(remove("iwi", who="hui_e"), id="community partner removes another partner"),
+    pytest.param(add_milestone("hui_e"), id="community partner adds a milestone"),
+    pytest.param(add_milestone("tpk"), id="agency not a partner adds a milestone"),
+    pytest.param(reach(who="iwi"), id="community partner reaches a milestone"),
+    pytest.param(record(["msd"], who="hui_e"), id="community partner records a joint action"),
+    pytest.param(record(["dia"], who="tpk"), id="agency not a partner records a joint action"),
+]
+
+
+@pytest.mark.parametrize("command", WHO_MAY)
+def test_who_may_do_what_refuses_and_records_nothing(scene: Scene, command: Command) -> None:
+    assert_records_nothing(scene, NotPermitted, command)
+
+
+def on_withdrawn(command: Callable[[Scene, UUID], object]) -> Command:
+    return lambda s: command(s, s.withdrawn)
+
+
+WITHDRAWN = [
+    pytest.param(
+        lambda s, c: s.ledger.amend_commitment(
+            c, changes={"title": "Revived"}, reason="r", actor=s.world.dia, request_id=REFUSED
+        ),
+        id="amend",
+    ),
+    pytest.param(
+        lambda s, c: s.ledger.add_partner(
+            c, partner_id=s.world.tpk.id, role=PartnerRole.SUPPORT, actor=s.world.dia, request_id=REFUSED
+        ),
+        id="add a partner",
+    ),
+    pytest.param(
+        lambda s, c: s.ledger.remove_partner(
+            c, partner_id=s.world.msd.id, reason="r", actor=s.world.dia, request_id=REFUSED
+        ),
+        id="remove a partner",
+    ),
+    pytest.param(
+        lambda s, c: s.ledger.remove_partner(
+            c, partner_id=s.world.hui_e.id, reason="r", actor=s.world.hui_e, request_id=REFUSED
+        ),
+        id="leave",
+    ),
+    pytest.param(
+        lambda s, c: s.ledger.add_milestone(
+            c, title="Late", due_on=date(2016, 1, 1), actor=s.world.msd, request_id=REFUSED
+        ),
+        id="add a milestone",
+    ),
+    pytest.param(
+        lambda s, c: s.ledger.reach_milestone(
+            c, s.withdrawn_milestone, reached_on=date(2015, 6, 1), actor=s.world.msd, request_id=REFUSED
+        ),
+        id="reach a milestone",
+    ),
+    pytest.param(
+        lambda s, c: s.ledger.record_joint_action(
+            c,
+            summary="After the end",
+            occurred_on=date(2016, 1, 1),
+            partner_ids=[s.world.hui_e.id],
+            actor=s.world.dia,
+            request_id=REFUSED,
+        ),
+        id="record a joint action",
+    ),
+    pytest.param(
+        lambda s, c: s.ledger.respond_to_action(
+            c, s.withdrawn_action, response=Response.CONFIRMED, actor=s.world.hui_e, request_id=REFUSED
+        ),
+        id="confirm a joint action",
+    ),
+    pytest.param(
+        lambda s, c: s.ledger.report_progress(
+            c, completion=Completion.COMPLETE, note="done", actor=s.world.dia, request_id=REFUSED
+        ),
+        id="report progress",
+    ),
+    pytest.param(
+        lambda s, c: s.ledger.withdraw_commitment(c, reason="again", actor=s.world.dia, request_id=REFUSED),
+        id="withdraw again",
+    ),
+]
+
+
+@pytest.mark.parametrize("command", WITHDRAWN)
+def test_a_withdrawn_commitment_refuses_every_command(
+    scene: Scene, command: Callable[[Scene, UUID], object]
+) -> None:
+    assert scene.ledger.get_commitment(scene.withdrawn)["status"] == "withdrawn"
+    assert_records_nothing(scene, CommitmentWithdrawn, on_withdrawn(command), scene.withdrawn)
+
+
+def test_a_permitted_command_changes_every_part_of_the_record(scene: Scene) -> None:
+    """The control for every test above: what they watch does move when something is recorded."""
+    before = record_of(scene.ledger, scene.commitment)
+    result = scene.ledger.report_progress(
+        scene.commitment,
+        completion=Completion.LIMITED,
+        note="rated limited at mid-term",
+        actor=scene.world.dia,
+        request_id="control",
+        expected_version=before.version,
+    )
+    after = record_of(scene.ledger, scene.commitment)
+    assert result.version == after.version == before.version + 1
+    assert after.log_size == before.log_size + 1 == result.position + 1
+    assert after.last_notification_id > before.last_notification_id
+    assert after.timeline[1:] == before.timeline
+    assert after.timeline[0].kind == "progress_reported"
+    assert after.read_models != before.read_models
+
+
+# -- refusals of the application ---------------------------------------------------------
+
+
+def create_as(actor: Callable[[Scene], Actor]) -> Command:
+    return lambda s: s.ledger.create_commitment(
+        title="A commitment",
+        description="",
+        action_plan=PLAN,
+        external_ref="NZ9999",
+        starts_on=date(2014, 7, 1),
+        ends_on=date(2016, 6, 30),
+        ogp_values=[],
+        actor=actor(s),
+        request_id=REFUSED,
+    )
+
+
+def register_as(actor: Callable[[Scene], Actor]) -> Command:
+    return lambda s: s.ledger.register_partner(
+        name="Sport New Zealand", kind=PartnerKind.AGENCY, actor=actor(s), request_id=REFUSED
+    )
+
+
+FORBIDDEN = [
+    pytest.param(create_as(lambda s: s.world.hui_e), id="community partner creates a commitment"),
+    pytest.param(create_as(lambda s: AUDITOR), id="auditor creates a commitment"),
+    pytest.param(create_as(lambda s: ADMIN), id="admin creates a commitment"),
+    pytest.param(register_as(lambda s: s.world.dia), id="agency registers a partner"),
+    pytest.param(register_as(lambda s: AUDITOR), id="auditor registers a partner"),
+    pytest.param(
+        lambda s: s.ledger.rename_partner(
+            s.world.tpk.id, name="Ministry for Māori Development", actor=s.world.tpk, request_id=REFUSED
+        ),
+        id="partner renames itself",
+    ),
+]
+
+
+@pytest.mark.parametrize("command", FORBIDDEN)
+def test_a_role_that_may_not_use_a_use_case_is_forbidden(scene: Scene, command: Command) -> None:
+    assert_records_nothing(scene, Forbidden, command)
+
+
+UNKNOWN = uuid4()
+
+NOT_FOUND = [
+    pytest.param(
+        lambda s: s.ledger.amend_commitment(
+            UNKNOWN, changes={"title": "x"}, reason="r", actor=s.world.dia, request_id=REFUSED
+        ),
+        id="amend an unknown commitment",
+    ),
+    pytest.param(
+        lambda s: s.ledger.add_milestone(
+            UNKNOWN, title="x", due_on=date(2016, 1, 1), actor=s.world.dia, request_id=REFUSED
+        ),
+        id="add a milestone to an unknown commitment",
+    ),
+    pytest.param(
+        lambda s: s.ledger.withdraw_commitment(UNKNOWN, reason="r", actor=s.world.dia, request_id=REFUSED),
+        id="withdraw an unknown commitment",
+    ),
+    pytest.param(
+        lambda s: s.ledger.amend_commitment(
+            s.world.dia.id, changes={"title": "x"}, reason="r", actor=s.world.dia, request_id=REFUSED
+        ),
+        id="amend a partner as if a commitment",
+    ),
+    pytest.param(
+        lambda s: s.ledger.add_partner(
+            s.commitment, partner_id=UNKNOWN, role=PartnerRole.SUPPORT, actor=s.world.dia, request_id=REFUSED
+        ),
+        id="add an unknown partner",
+    ),
+    pytest.param(
+        lambda s: s.ledger.rename_partner(UNKNOWN, name="Nobody", actor=ADMIN, request_id=REFUSED),
+        id="rename an unknown partner",
+    ),
+    pytest.param(
+        create_as(lambda s: Actor(ActorRole.AGENCY, UNKNOWN, "Unregistered Agency")),
+        id="an unregistered agency creates a commitment",
+    ),
+    pytest.param(
+        lambda s: s.ledger.add_milestone(
+            s.hidden, title="x", due_on=date(2016, 1, 1), actor=s.world.tpk, request_id=REFUSED
+        ),
+        id="an agency not a partner adds a milestone to a partners-only commitment",
+    ),
+    pytest.param(
+        lambda s: s.ledger.amend_commitment(
+            s.hidden, changes={"title": "x"}, reason="r", actor=s.world.msd, request_id=REFUSED
+        ),
+        id="an agency not a partner amends a partners-only commitment",
+    ),
+    pytest.param(
+        lambda s: s.ledger.remove_partner(
+            s.hidden, partner_id=s.world.tinz.id, reason="r", actor=s.world.tinz, request_id=REFUSED
+        ),
+        id="a stranger leaves a partners-only commitment",
+    ),
+]
+
+
+@pytest.mark.parametrize("command", NOT_FOUND)
+def test_what_does_not_exist_or_may_not_be_seen_is_not_found(scene: Scene, command: Command) -> None:
+    assert_records_nothing(scene, NotFound, command)
+
+
+QUERIES: dict[str, Callable[[Ledger, UUID, Actor | None], object]] = {
+    "get": lambda ledger, cid, viewer: ledger.get_commitment(cid, viewer),
+    "get at version 1": lambda ledger, cid, viewer: ledger.get_commitment(cid, viewer, version=1),
+    "current version": lambda ledger, cid, viewer: ledger.current_version(cid, viewer),
+    "history": lambda ledger, cid, viewer: ledger.commitment_history(cid, viewer),
+    "diff": lambda ledger, cid, viewer: ledger.diff(cid, 1, 2, viewer),
+    "timeline": lambda ledger, cid, viewer: ledger.timeline(cid, viewer),
+}
+STRANGERS: dict[str, Callable[[World], Actor | None]] = {
+    "the public": lambda w: None,
+    "an agency not a partner": lambda w: w.tpk,
+    "a civil-society stranger": lambda w: w.tinz,
+}
+ALLOWED: dict[str, Callable[[World], Actor | None]] = {
+    "its lead": lambda w: w.dia,
+    "its community partner": lambda w: w.hui_e,
+    "an auditor": lambda w: AUDITOR,
+    "an admin": lambda w: ADMIN,
+}
+
+
+@pytest.mark.parametrize("stranger", STRANGERS.values(), ids=STRANGERS.keys())
+@pytest.mark.parametrize("query", QUERIES.values(), ids=QUERIES.keys())
+def test_a_partners_only_commitment_is_not_found_by_strangers(
+    scene: Scene, query: Callable[[Ledger, UUID, Actor | None], object], stranger: Callable[[World], Actor | None]
+) -> None:
+    with pytest.raises(NotFound):
+        query(scene.ledger, scene.hidden, stranger(scene.world))
+    query(scene.ledger, scene.commitment, stranger(scene.world))  # a public one they do see
+
+
+@pytest.mark.parametrize("viewer", ALLOWED.values(), ids=ALLOWED.keys())
+@pytest.mark.parametrize("query", QUERIES.values(), ids=QUERIES.keys())
+def test_a_partners_only_commitment_is_seen_by_its_partners_auditors_and_admins(
+    scene: Scene, query: Callable[[Ledger, UUID, Actor | None], object], viewer: Callable[[World], Actor | None]
+) -> None:
+    assert query(scene.ledger, scene.hidden, viewer(scene.world))
+
+
+@pytest.mark.parametrize("query", QUERIES.values(), ids=QUERIES.keys())
+def test_an_unknown_commitment_is_not_found(
+    scene: Scene, query: Callable[[Ledger, UUID, Actor | None], object]
+) -> None:
+    for missing in (UNKNOWN, scene.world.dia.id):  # nothing at all; a partner, not a commitment
+        with pytest.raises(NotFound):
+            query(scene.ledger, missing, AUDITOR)
+
+
+def test_an_unknown_partner_is_not_found(scene: Scene) -> None:
+    with pytest.raises(NotFound):
+        scene.ledger.get_partner(UNKNOWN)
+    with pytest.raises(NotFound):
+        scene.ledger.get_partner(scene.commitment)
+    with pytest.raises(NotFound):
+        scene.ledger.partner_timeline(UNKNOWN, AUDITOR)
+
+
+STALE_COMMANDS: dict[str, Callable[[Scene, int], object]] = {
+    "amend": lambda s, v: s.ledger.amend_commitment(
+        s.commitment,
+        changes={"title": "Title from a stale page"},
+        reason="r",
+        actor=s.world.dia,
+        request_id=REFUSED,
+        expected_version=v,
+    ),
+    "add a milestone": lambda s, v: s.ledger.add_milestone(
+        s.commitment, title="Stale", due_on=date(2016, 1, 1), actor=s.world.dia, request_id=REFUSED, expected_version=v
+    ),
+    "reach a milestone": lambda s, v: s.ledger.reach_milestone(
+        s.commitment,
+        s.open_milestone,
+        reached_on=date(2015, 6, 1),
+        actor=s.world.msd,
+        request_id=REFUSED,
+        expected_version=v,
+    ),
+    "respond": lambda s, v: s.ledger.respond_to_action(
+        s.commitment, s.action, response=Response.CONFIRMED, actor=s.world.iwi, request_id=REFUSED, expected_version=v
+    ),
+    "report progress": lambda s, v: s.ledger.report_progress(
+        s.commitment,
+        completion=Completion.SUBSTANTIAL,
+        note="stale",
+        actor=s.world.dia,
+        request_id=REFUSED,
+        expected_version=v,
+    ),
+    "withdraw": lambda s, v: s.ledger.withdraw_commitment(
+        s.commitment, reason="stale", actor=s.world.dia, request_id=REFUSED, expected_version=v
+    ),
+}
+
+
+STALE = [pytest.param(command, -1, id=f"{name}, one behind") for name, command in STALE_COMMANDS.items()]
+STALE.append(pytest.param(STALE_COMMANDS["amend"], +1, id="amend, one ahead"))
+
+
+@pytest.mark.parametrize(("command", "offset"), STALE)
+def test_a_stale_expected_version_is_refused(
+    scene: Scene, offset: int, command: Callable[[Scene, int], object]
+) -> None:
+    current = scene.ledger.current_version(scene.commitment)
+    error = assert_records_nothing(scene, VersionMismatch, lambda s: command(s, current + offset))
+    assert isinstance(error, VersionMismatch)
+    assert (error.expected, error.current) == (current + offset, current)
+
+
+# -- two ledgers on one store ------------------------------------------------------------
+
+
+@pytest.fixture
+def rival(scene: Scene) -> Iterator[Ledger]:
+    """A second ledger on the same store, as another process or host would have."""
+    if scene.kind == "memory":
+        pytest.skip("two in-memory ledgers do not share a database")
+    other = open_ledger(scene.url)
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+def dense_log(ledger: Ledger) -> list[int]:
+    positions = [entry.position for entry in ledger.read_models.iter_log()]
+    assert positions == list(range(ledger.read_models.log_size()))
+    return positions
+
+
+def test_of_two_concurrent_writes_one_wins_and_the_other_is_refused(
+    scene: Scene, rival: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ledgers load the commitment at version 2; the rival saves first, so the
+    other's save of version 3 is refused and nothing of it is kept."""
+    ledger, dia = scene.ledger, scene.world.dia
+    cid = create(ledger, dia, ref="NZ-RACE")
+    save = ledger.commit
+
+    def rival_saves_first(*aggregates: Any, **kwargs: Any) -> list[int]:
+        assert [a.version for a in aggregates] == [3]  # loaded at 2, one new event
+        rival.add_milestone(cid, title="The rival's milestone", due_on=date(2016, 1, 1), actor=dia, request_id="rival")
+        return save(*aggregates, **kwargs)
+
+    monkeypatch.setattr(ledger, "commit", rival_saves_first)
+    log_size = ledger.read_models.log_size()
+    with pytest.raises(ConcurrentWrite):
+        ledger.add_milestone(cid, title="The loser's milestone", due_on=date(2016, 2, 1), actor=dia, request_id="loser")
+    monkeypatch.undo()
+
+    for reader in (ledger, rival):
+        document = reader.get_commitment(cid)
+        assert document["version"] == 3
+        assert [m["title"] for m in document["milestones"]] == ["The rival's milestone"]
+    history = ledger.commitment_history(cid)
+    assert [e["version"] for e in history] == [1, 2, 3]
+    assert [e["request_id"] for e in history] == ["create-NZ-RACE", "create-NZ-RACE", "rival"]
+    assert ledger.read_models.log_size() == log_size + 1
+    newest = ledger.timeline(cid).items[0]
+    assert newest.summary.endswith("“The rival's milestone”, due 1 January 2016.")
+    dense_log(ledger)
+
+    retried = ledger.add_milestone(
+        cid, title="The loser's milestone", due_on=date(2016, 2, 1), actor=dia, request_id="retry", expected_version=3
+    )
+    assert retried.version == 4
+    assert [e["version"] for e in rival.commitment_history(cid)] == [1, 2, 3, 4]
+    assert dense_log(rival)[-1] == retried.position
+
+
+def test_writes_to_different_commitments_from_two_ledgers_both_land_in_one_dense_log(
+    scene: Scene, rival: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger, dia = scene.ledger, scene.world.dia
+    mine = create(ledger, dia, ref="NZ-MINE")
+    theirs = create(rival, dia, ref="NZ-THEIRS")
+    save = ledger.commit
+
+    def rival_saves_between(*aggregates: Any, **kwargs: Any) -> list[int]:
+        rival.add_milestone(theirs, title="Theirs", due_on=date(2016, 1, 1), actor=dia, request_id="theirs")
+        return save(*aggregates, **kwargs)
+
+    monkeypatch.setattr(ledger, "commit", rival_saves_between)
+    result = ledger.add_milestone(mine, title="Mine", due_on=date(2016, 1, 1), actor=dia, request_id="mine")
+    monkeypatch.undo()
+
+    assert result.version == 3
+    assert rival.current_version(theirs) == 3
+    positions = dense_log(ledger)
+    assert positions[-1] == result.position
+    assert ledger.commitment_history(theirs)[-1]["position"] == result.position - 1
