@@ -150,6 +150,16 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def storable(text: str, field_name: str) -> str:
+    """Refuses text no store can keep as given: NUL characters (PostgreSQL text
+    refuses them) and lone surrogates (not encodable as UTF-8)."""
+    if "\x00" in text:
+        raise InvalidValue(field_name, "must not contain NUL characters")
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        raise InvalidValue(field_name, "must be valid Unicode text (no lone surrogates)")
+    return text
+
+
 def fold(text: str) -> str:
     """A search key that ignores case and macrons: ``Kia Tūtahi`` -> ``kia tutahi``."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
@@ -157,7 +167,7 @@ def fold(text: str) -> str:
 
 
 def clean_title(value: str, field_name: str = "title", maximum: int = TITLE_MAX) -> str:
-    text = nfc(value).strip()
+    text = storable(nfc(value), field_name).strip()
     if not text:
         raise InvalidValue(field_name, "must not be empty")
     if len(text) > maximum:
@@ -166,7 +176,7 @@ def clean_title(value: str, field_name: str = "title", maximum: int = TITLE_MAX)
 
 
 def clean_text(value: str, field_name: str, maximum: int, required: bool = False) -> str:
-    text = nfc(value)
+    text = storable(nfc(value), field_name)
     if required and not text.strip():
         raise InvalidValue(field_name, "must not be empty")
     if len(text) > maximum:
@@ -183,7 +193,7 @@ def clean_optional(value: str | None, field_name: str, maximum: int) -> str | No
 def clean_url(value: str | None, field_name: str = "evidence_url") -> str | None:
     if value is None:
         return None
-    url = nfc(value).strip()
+    url = storable(nfc(value), field_name).strip()
     if not (url.startswith("https://") or url.startswith("http://")) or len(url) > URL_MAX:
         raise InvalidValue(field_name, f"must be an http(s) URL of at most {URL_MAX} characters")
     if any(c.isspace() for c in url) or len(url.split("://", 1)[1]) == 0:
