@@ -22,7 +22,14 @@ from application.errors import (
     StoreBusy,
     VersionMismatch,
 )
-from domain.errors import DomainError, InvalidValue, NotNamedInAction, NotPermitted
+from domain.errors import (
+    DomainError,
+    InvalidValue,
+    NotNamedInAction,
+    NotPermitted,
+    UnknownJointAction,
+    UnknownMilestone,
+)
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = "1"
@@ -34,6 +41,9 @@ STATUS_OF: list[tuple[type[Exception], int]] = [
     (NotPermitted, 403),
     # Responding is for the partners named in the action (api.md's "who"): an authorisation refusal.
     (NotNamedInAction, 403),
+    # An unknown milestone or action id in the path is "no such resource".
+    (UnknownMilestone, 404),
+    (UnknownJointAction, 404),
     (DomainError, 409),
     (NotFound, 404),
     (Forbidden, 403),
@@ -140,7 +150,7 @@ def register_problem_handlers(app: Flask, html: Callable[[int, str], Response] |
             for name, value in (kwargs.get("headers") or {}).items():
                 response.headers[name] = value
             return response
-        return respond(status, detail, **kwargs)
+        return problem_response(status, detail, **kwargs)
 
     @app.errorhandler(Problem)
     def _problem(error: Problem) -> Response:
