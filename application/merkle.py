@@ -114,7 +114,7 @@ def appended_nodes(
 
 def verify_inclusion(leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes) -> bool:
     """RFC 9162 2.1.3.2."""
-    if index >= size:
+    if not 0 <= index < size:
         return False
     fn, sn = index, size - 1
     r = leaf
@@ -136,7 +136,7 @@ def verify_inclusion(leaf: bytes, index: int, size: int, path: Sequence[bytes], 
 
 def verify_consistency(first: int, second: int, proof: Sequence[bytes], first_root: bytes, second_root: bytes) -> bool:
     """RFC 9162 2.1.4.2."""
-    if first > second:
+    if not 0 <= first <= second:
         return False
     if first == second:
         return not proof and first_root == second_root

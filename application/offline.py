@@ -57,16 +57,17 @@ def verify_export(
         return ExportVerdict(False, 0, None, f"the checkpoint or public key file is malformed: {error}")
     builder = RootBuilder()
     checked = 0
-    for number, line in enumerate(lines):
+    for line_number, line in enumerate(lines, start=1):
         if not line.strip():
-            continue
+            continue  # blank lines (e.g. a trailing newline) are not events
+        number = checked  # the position the next event must have
         try:
             document = json.loads(line)
             position = document["position"]
             stated = bytes.fromhex(document["leaf_hash"])
             recomputed = leaf_of(document) if "error" not in document else None
         except (ValueError, KeyError, TypeError, rfc8785.CanonicalizationError):
-            return ExportVerdict(False, checked, number, f"line {number + 1} is not an event document")
+            return ExportVerdict(False, checked, number, f"line {line_number} is not an event document")
         if position != number:
             return ExportVerdict(False, checked, number, f"position {number} is missing (found {position})")
         if recomputed is None:
@@ -84,6 +85,6 @@ def verify_export(
             progress(checked)
     if checked < size:
         return ExportVerdict(False, checked, checked, f"the export has {checked} events; the checkpoint has {size}")
-    if size == 0 and builder.root().hex() != root_hex and checked == 0:
-        return ExportVerdict(False, 0, None, "the checkpoint's root is not the empty tree's")
+    if size == 0 and builder.root().hex() != root_hex:
+        return ExportVerdict(False, checked, None, "the checkpoint's root is not the empty tree's")
     return ExportVerdict(True, checked, None, f"{checked} events verified; the first {size} match the checkpoint")
