@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID, uuid4, uuid5
 
@@ -142,6 +142,56 @@ class Credentials:
 
     def list(self) -> list[Credential]:
         return self.store.all()
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """A signed-in browser: the cookie carries a random session key, the store its
+    hash, so signing out (or revoking the token) ends every copy of the cookie."""
+
+    key_hash: str
+    credential_id: UUID
+    expires_at: datetime
+
+
+class WebSessionStore(Protocol):
+    def add(self, web_session: WebSession, now: datetime) -> None: ...
+    def by_hash(self, key_hash: str) -> WebSession | None: ...
+    def remove(self, key_hash: str) -> None: ...
+
+
+class WebSessions:
+    def __init__(self, store: WebSessionStore, credentials: Credentials) -> None:
+        self.store = store
+        self.credentials = credentials
+
+    def begin(self, token: str, now: datetime, lifetime: timedelta) -> tuple[str, Actor] | None:
+        """Exchanges a token for a session key (None if the token is unknown)."""
+        actor = self.credentials.authenticate(token)
+        credential = self.credentials.store.by_hash(hash_token(token)) if actor else None
+        if actor is None or credential is None:
+            return None
+        key = secrets.token_urlsafe(32)
+        self.store.add(WebSession(hash_token(key), credential.id, now + lifetime), now)
+        return key, actor
+
+    def actor(self, key: str, now: datetime) -> Actor | None:
+        """The actor of a live session: not signed out, not expired, token not revoked."""
+        web_session = self.store.by_hash(hash_token(key))
+        if web_session is None or web_session.expires_at <= now:
+            return None
+        credential = self.credentials.store.get(web_session.credential_id)
+        if credential is None or credential.revoked_at is not None:
+            return None
+        actor = actor_of(credential)
+        if credential.partner_id is not None:
+            row = self.credentials.ledger.read_models.partner_row(credential.partner_id)
+            if row is not None and row.name != actor.name:
+                actor = Actor(actor.role, actor.id, row.name)
+        return actor
+
+    def end(self, key: str) -> None:
+        self.store.remove(hash_token(key))
 
 
 FEED_TOKEN_PREFIX = "tutahi_feed_"

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, String, Table, Text, Uuid, select, update
+from sqlalchemy import BigInteger, Column, String, Table, Text, Uuid, delete, select, update
 
-from application.credentials import Credential, FeedToken
+from application.credentials import Credential, FeedToken, WebSession
 from domain.values import ActorRole
 from infrastructure.readmodels import from_us, to_us
 from infrastructure.tables import metadata
@@ -144,3 +144,39 @@ class SqlFeedTokenStore:
         query = select(feed_tokens).where(feed_tokens.c.partner_id == partner_id).order_by(feed_tokens.c.issued_us)
         with self.recorder.transaction(commit=False) as session:
             return [self._token(row) for row in session.execute(query)]
+
+
+web_sessions = Table(
+    "tutahi_web_sessions",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("credential_id", Uuid, nullable=False),
+    Column("expires_us", BigInteger, nullable=False, index=True),
+)
+
+
+class SqlWebSessionStore:
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+        with recorder.transaction(commit=True) as session:
+            metadata.create_all(session.connection(), tables=[web_sessions], checkfirst=True)
+
+    def add(self, web_session: WebSession, now: datetime) -> None:
+        with self.recorder.transaction(commit=True) as session:
+            session.execute(delete(web_sessions).where(web_sessions.c.expires_us < to_us(now)))
+            session.execute(
+                web_sessions.insert().values(
+                    key_hash=web_session.key_hash,
+                    credential_id=web_session.credential_id,
+                    expires_us=to_us(web_session.expires_at),
+                )
+            )
+
+    def by_hash(self, key_hash: str) -> WebSession | None:
+        with self.recorder.transaction(commit=False) as session:
+            row = session.execute(select(web_sessions).where(web_sessions.c.key_hash == key_hash)).first()
+        return WebSession(row.key_hash, row.credential_id, from_us(row.expires_us)) if row else None
+
+    def remove(self, key_hash: str) -> None:
+        with self.recorder.transaction(commit=True) as session:
+            session.execute(delete(web_sessions).where(web_sessions.c.key_hash == key_hash))

@@ -17,7 +17,7 @@ from flask_smorest import Api
 from sqlalchemy import text
 
 from application.credentials import Credentials
-from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore
+from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore, SqlWebSessionStore
 from infrastructure.idempotency import SqlIdempotencyStore
 from infrastructure.keys import load_or_create_secret
 from infrastructure.store import database_url, engine_of
@@ -89,6 +89,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         idempotency=SqlIdempotencyStore(ledger.recorder),
         auditor=open_auditor(ledger, instance),
         feed_tokens=SqlFeedTokenStore(ledger.recorder),
+        web_sessions=SqlWebSessionStore(ledger.recorder),
     )
 
     api = Api(app)

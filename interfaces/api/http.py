@@ -20,10 +20,11 @@ from webargs.flaskparser import FlaskParser
 
 from application.audit import Auditor
 from application.credentials import Credentials
-from application.errors import ConcurrentWrite
+from application.errors import ApplicationError
 from application.ledger import Ledger
+from domain.errors import DomainError
 from domain.values import Actor, ActorRole
-from infrastructure.credentials import SqlFeedTokenStore
+from infrastructure.credentials import SqlFeedTokenStore, SqlWebSessionStore
 from infrastructure.idempotency import IdempotencyRecord, SqlIdempotencyStore
 from interfaces.api.problems import Problem
 
@@ -43,6 +44,7 @@ class Services:
     idempotency: SqlIdempotencyStore
     auditor: Auditor
     feed_tokens: SqlFeedTokenStore
+    web_sessions: SqlWebSessionStore
 
     def close(self) -> None:
         self.ledger.close()
@@ -277,8 +279,10 @@ def idempotent(redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None)
                             actor.id, key, request_hash, response.status_code, body.decode(), kept, now
                         )
                         store.put(tx, record, replacing_before=now - IDEMPOTENCY_WINDOW)
-            except ConcurrentWrite:
-                # A concurrent retry with the same key may have won: answer as it did.
+            except (ApplicationError, DomainError, Problem):
+                # A concurrent retry with the same key may have won, so that this one lost the
+                # race (ConcurrentWrite, a stale If-Match) or meets its effect (a milestone
+                # already reached): answer as the winner did.
                 replay = earlier()
                 if replay is not None:
                     return replay

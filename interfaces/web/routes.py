@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -23,7 +24,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
-from application.credentials import FeedTokens, actor_of, hash_token
+from application.credentials import FeedTokens, WebSessions
 from application.errors import NotFound
 from application.ports import TimelineEntry
 from domain.errors import DomainError
@@ -55,23 +56,20 @@ MONTHS = [
 # -- who is looking --------------------------------------------------------------------
 
 
+def web_sessions() -> WebSessions:
+    return WebSessions(services().web_sessions, services().credentials)
+
+
 def signed_in() -> Actor | None:
-    """The partner (or auditor/admin) signed in with a session cookie, if any."""
-    credential_id = session.get("credential_id")
-    if not credential_id:
+    """The partner (or auditor/admin) signed in with a session cookie, if any: the
+    cookie's session key must still be live on the server (not signed out, not
+    expired, its token not revoked)."""
+    key = session.get("sid")
+    if not isinstance(key, str) or not key:
         return None
-    try:
-        credential = services().credentials.store.get(UUID(str(credential_id)))
-    except ValueError:
-        credential = None
-    if credential is None or credential.revoked_at is not None:
+    actor = web_sessions().actor(key, datetime.now(UTC))
+    if actor is None:
         session.clear()
-        return None
-    actor = actor_of(credential)
-    if credential.partner_id is not None:
-        row = services().ledger.read_models.partner_row(credential.partner_id)
-        if row is not None:
-            actor = Actor(actor.role, actor.id, row.name)
     return actor
 
 
@@ -261,14 +259,13 @@ def signin() -> Response:
     check_csrf()
     token = (request.form.get("token") or "").strip()
     target = _safe_next(request.form.get("next"))
-    actor = services().credentials.authenticate(token) if token else None
-    if actor is None:
+    begun = web_sessions().begin(token, datetime.now(UTC), current_app.permanent_session_lifetime) if token else None
+    if begun is None:
         flash("That token is not known (or was revoked). Check it and try again.", "error")
         return cast(Response, redirect(url_for("web.signin_form", next=target), code=303))
-    credential = services().credentials.store.by_hash(hash_token(token))
-    assert credential is not None
+    key, actor = begun
     session.clear()
-    session["credential_id"] = str(credential.id)
+    session["sid"] = key
     session.permanent = True
     flash(f"Signed in as {actor.name}.", "info")
     return cast(Response, redirect(target, code=303))
@@ -277,6 +274,9 @@ def signin() -> Response:
 @web.post("/signout")
 def signout() -> Response:
     check_csrf()
+    key = session.get("sid")
+    if isinstance(key, str) and key:
+        web_sessions().end(key)
     session.clear()
     flash("Signed out.", "info")
     return cast(Response, redirect(url_for("web.index"), code=303))

@@ -493,6 +493,25 @@ def test_signing_in_with_a_wrong_token_and_signing_out(client: FlaskClient, call
     assert client.get(f"/commitments/{web.private}").status_code == 404
 
 
+def test_signing_out_ends_every_copy_of_the_session_cookie(
+    app: Flask, client: FlaskClient, callers: Callers, web: Web
+) -> None:
+    """The cookie holds only a session key; the server keeps the session, so a copy of
+    the cookie taken before signing out is worthless after it."""
+    sign_in(client, callers.community, "/")
+    cookie = client.get_cookie("tutahi_session")
+    assert cookie is not None
+    thief = app.test_client()
+    thief.set_cookie("tutahi_session", cookie.value)
+    assert thief.get(f"/commitments/{web.private}").status_code == 200, "the copy works while signed in"
+
+    html = page(client, "/")
+    client.post("/signout", data={"csrf_token": CSRF.search(html).group(1)})  # type: ignore[union-attr]
+
+    assert thief.get(f"/commitments/{web.private}").status_code == 404
+    assert "Sign out" not in page(thief, "/")
+
+
 @pytest.mark.parametrize(
     "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
 )
