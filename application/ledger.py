@@ -20,7 +20,7 @@ from application.errors import BadQuery, ConcurrentWrite, Forbidden, NotFound, S
 from application.merkle import appended_nodes
 from application.offline import leaf_of
 from application.ports import LogEntry, Page, PartnerRow, ReadModelStore, TimelineEntry, Viewer
-from application.projections import Projector, aggregate_type, event_type
+from application.projections import MEMBERSHIP_EVENTS, Projector, aggregate_type, event_type
 from application.transcodings import register_domain_transcodings
 from domain.commitment import Commitment
 from domain.errors import NotPermitted
@@ -144,9 +144,12 @@ class Ledger(Application[UUID]):
             first.setdefault(entry.aggregate_id, entry.position)
             self.projector.project_event(tx, entry, recording.domain_event, by_id[entry.aggregate_id])
         last = {entry.aggregate_id: entry.position for entry in entries}
+        regrouped = {entry.aggregate_id for entry in entries if entry.type in MEMBERSHIP_EVENTS}
         for aggregate_id, aggregate in by_id.items():
             if isinstance(aggregate, Commitment) and aggregate_id in last:
-                self.projector.project_state(tx, aggregate, first[aggregate_id], last[aggregate_id])
+                self.projector.project_state(
+                    tx, aggregate, first[aggregate_id], last[aggregate_id], aggregate_id in regrouped
+                )
         return [entry.position for entry in entries]
 
     def _result(

@@ -182,9 +182,18 @@ class Projector:
             ],
         )
 
-    def project_state(self, tx: Any, commitment: Commitment, created_position: int, updated_position: int) -> None:
-        """The summary and memberships of a commitment, from its state."""
+    def project_state(
+        self,
+        tx: Any,
+        commitment: Commitment,
+        created_position: int,
+        updated_position: int,
+        memberships_changed: bool = True,
+    ) -> None:
+        """The summary of a commitment, and its memberships if they changed, from its state."""
         self.store.put_summary(tx, summary_of(commitment, created_position, updated_position))
+        if not memberships_changed:
+            return
         self.store.replace_memberships(
             tx,
             commitment.id,
@@ -192,4 +201,6 @@ class Projector:
         )
 
 
-__all__ = ["Projector", "aggregate_type", "event_type", "summary_of", "timeline_sentence"]
+MEMBERSHIP_EVENTS = frozenset({"CommitmentCreated", "PartnerJoined", "PartnerLeft"})
+
+__all__ = ["MEMBERSHIP_EVENTS", "Projector", "aggregate_type", "event_type", "summary_of", "timeline_sentence"]

@@ -48,10 +48,11 @@ def from_us(value: int) -> datetime:
 
 
 def parse_cursor(after: str | None) -> int | None:
-    """Cursors are log positions, as decimal strings."""
+    """Cursors are log positions, as decimal strings (ASCII digits only: ``str.isdigit``
+    also takes digits such as "²" that ``int`` refuses)."""
     if after is None or after == "":
         return None
-    if not after.isdigit() or len(after) > 18:
+    if not (after.isascii() and after.isdigit()) or len(after) > 18:
         raise BadQuery("after: not a cursor this list gave out")
     return int(after)
 
@@ -73,17 +74,24 @@ class SqlReadModels:
         self.recorder = recorder
         self.engine = engine_of(recorder)
         self.dialect = self.engine.dialect.name
+        self._upserts: dict[str, Any] = {}
         with self.recorder.transaction(commit=True) as session:
             metadata.create_all(session.connection(), checkfirst=True)
 
     def _read(self) -> Any:
         return self.recorder.transaction(commit=False)
 
-    def _upsert(self, table: Any, row: dict[str, Any], keys: list[str], keep: Sequence[str] = ()) -> Any:
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        statement = insert(table).values(**row)
-        updates = {name: statement.excluded[name] for name in row if name not in keys and name not in keep}
-        return statement.on_conflict_do_update(index_elements=keys, set_=updates)
+    def _upsert(self, tx: Any, table: Any, row: dict[str, Any], keys: list[str], keep: Sequence[str] = ()) -> None:
+        """Insert or update one row. The statement is built once per table and run with
+        parameters, so SQLAlchemy compiles it once (building it per call cost ms)."""
+        statement = self._upserts.get(table.name)
+        if statement is None:
+            insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+            base = insert(table)
+            updates = {name: base.excluded[name] for name in row if name not in keys and name not in keep}
+            statement = base.on_conflict_do_update(index_elements=keys, set_=updates)
+            self._upserts[table.name] = statement
+        tx.execute(statement, row)
 
     # -- writing -------------------------------------------------------------
 
@@ -135,7 +143,7 @@ class SqlReadModels:
             "position": row.position,
             "search_text": row.search_text,
         }
-        tx.execute(self._upsert(partners, values, ["id"], keep=("position", "registered_us")))
+        self._upsert(tx, partners, values, ["id"], keep=("position", "registered_us"))
 
     def partner_names(self, tx: Any, ids: Sequence[UUID]) -> dict[UUID, str]:
         rows = tx.execute(select(partners.c.id, partners.c.name).where(partners.c.id.in_(list(ids))))
@@ -182,7 +190,7 @@ class SqlReadModels:
             "updated_position": summary.updated_position,
             "search_text": summary.search_text,
         }
-        tx.execute(self._upsert(commitment_summaries, values, ["id"], keep=("created_position",)))
+        self._upsert(tx, commitment_summaries, values, ["id"], keep=("created_position",))
 
     def replace_memberships(self, tx: Any, commitment_id: UUID, members: Sequence[MemberRow]) -> None:
         tx.execute(delete(memberships).where(memberships.c.commitment_id == commitment_id))

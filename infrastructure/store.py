@@ -61,6 +61,11 @@ def store_env(url: str) -> dict[str, str]:
     return {
         "PERSISTENCE_MODULE": f"{__name__}:TutahiFactory",
         "SQLALCHEMY_URL": url,
+        # Aggregates stay cached between requests and are fast-forwarded from the store
+        # before each use (so other processes' writes are seen); commands get a copy.
+        "AGGREGATE_CACHE_MAXSIZE": "500",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
     }
 
 
