@@ -87,7 +87,7 @@ def command(response: TestResponse, status: int, after_version: int | None = Non
     """A successful command on a commitment: the status, the new ``version`` (one more
     than before, when given), the log ``position`` of its last event, and the ETag."""
     assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
-    assert response.mimetype == "application/json"
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8", "api.md, General"
     body = response.get_json()
     assert isinstance(body["version"], int) and isinstance(body["position"], int) and body["position"] >= 0
     assert response.headers["ETag"] == f'"{body["version"]}"'
