@@ -17,7 +17,7 @@ def test_the_demo_loads_the_2014_16_plan_as_product_md_describes(ledger: Ledger)
     for summary in summaries:
         document = ledger.get_commitment(summary.id)
         assert [p["completion"] for p in document["progress"]] == ["limited", "substantial"]
-        assert "2014-07-01" == document["starts_on"] and document["ends_on"] == "2016-06-30"
+        assert document["starts_on"] == "2014-07-01" and document["ends_on"] == "2016-06-30"
         for milestone in document["milestones"]:
             assert "illustrative" in milestone["title"]
             if milestone["reached_on"]:
