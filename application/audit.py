@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from application.documents import instant
 from application.errors import BadQuery
 from application.ledger import Ledger
-from application.merkle import MerkleTree, RootBuilder
+from application.merkle import MerkleTree, RootBuilder, prefetched
 from application.offline import checkpoint_message, leaf_of
 from application.ports import LogEntry
 
@@ -117,7 +117,7 @@ class Auditor:
         existing = self.checkpoints.at_size(size)
         if existing is not None:
             return existing
-        root = self.tree.root(size).hex()
+        root = prefetched(self.ledger.read_models, lambda tree: tree.root(size)).hex()
         issued_at = instant(datetime.now(UTC))
         signature = self.signer.sign(checkpoint_message(size, root, issued_at))
         made = Checkpoint(size, root, issued_at, self.signer.key_id, base64.b64encode(signature).decode("ascii"))
@@ -138,7 +138,7 @@ class Auditor:
             raise BadQuery(f"tree_size must be between 1 and the log's size ({size})")
         if not 0 <= position < tree_size:
             raise BadQuery("position must be below tree_size")
-        path = self.tree.inclusion_proof(position, tree_size)
+        path = prefetched(self.ledger.read_models, lambda tree: tree.inclusion_proof(position, tree_size))
         return {"leaf_index": position, "tree_size": tree_size, "audit_path": [h.hex() for h in path]}
 
     def consistency(self, first: int, second: int) -> dict[str, Any]:
@@ -147,7 +147,7 @@ class Auditor:
             raise BadQuery(f"second must not exceed the log's size ({size})")
         if first < 0 or first > second:
             raise BadQuery("first must be between 0 and second")
-        proof = self.tree.consistency_proof(first, second)
+        proof = prefetched(self.ledger.read_models, lambda tree: tree.consistency_proof(first, second))
         return {"first": first, "second": second, "proof": [h.hex() for h in proof]}
 
     # -- verification --------------------------------------------------------------------

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -33,6 +35,41 @@ class NodeStore(Protocol):
     leaves starting at ``index * 2**level``."""
 
     def node(self, level: int, index: int) -> bytes: ...
+
+
+class BatchNodeStore(Protocol):
+    def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]: ...
+
+
+class _Wanted:
+    """A stand-in store that only notes which nodes a computation reads."""
+
+    def __init__(self) -> None:
+        self.wanted: list[tuple[int, int]] = []
+
+    def node(self, level: int, index: int) -> bytes:
+        self.wanted.append((level, index))
+        return bytes(32)
+
+
+class _Fetched:
+    def __init__(self, found: dict[tuple[int, int], bytes]) -> None:
+        self.found = found
+
+    def node(self, level: int, index: int) -> bytes:
+        try:
+            return self.found[(level, index)]
+        except KeyError:
+            raise LookupError(f"no Merkle node at level {level}, index {index}") from None
+
+
+def prefetched(store: BatchNodeStore, compute: Callable[[MerkleTree], T]) -> T:
+    """Runs ``compute`` (a root or a proof) reading every node it needs in one batch:
+    a dry run notes which nodes it reads (the same ones whatever their hashes), then
+    they are fetched at once and the computation runs for real."""
+    dry = _Wanted()
+    compute(MerkleTree(dry))
+    return compute(MerkleTree(_Fetched(store.nodes(sorted(set(dry.wanted))))))
 
 
 class MerkleTree:

@@ -126,6 +126,17 @@ class SqlReadModels:
             raise LookupError(f"no Merkle node at level {level}, index {index}")
         return bytes(value)
 
+    def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Many nodes in one query (a proof needs O(log n) of them)."""
+        if not wanted:
+            return {}
+        # One OR term per node: both SQLite and PostgreSQL answer each from the primary
+        # key (a row-value IN list makes SQLite scan the table).
+        n = merkle_nodes.c
+        query = select(n.level, n.index, n.hash).where(or_(*(and_(n.level == lv, n.index == ix) for lv, ix in wanted)))
+        with self._read() as session:
+            return {(row.level, row.index): bytes(row.hash) for row in session.execute(query)}
+
     def add_nodes(self, tx: Any, nodes: Sequence[tuple[int, int, bytes]]) -> None:
         if nodes:
             tx.execute(
