@@ -4,6 +4,7 @@ history. Counts are asserted, never times."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -129,13 +130,31 @@ def test_each_snapshot_holds_the_replayed_state(long: Long) -> None:
 
 
 def test_loading_reads_at_most_100_events_after_the_latest_snapshot(long: Long, reads: EventReads) -> None:
+    """A cold load (nothing cached in this process) starts from the latest snapshot."""
     current = long.current()
+    cache = long.ledger.repository.cache
+    if cache is not None:
+        with contextlib.suppress(KeyError):
+            cache.get(long.id, evict=True)
     reads.reset()
     loaded = long.ledger.repository.get(long.id)
     assert loaded.version == current
     assert len(reads.calls) == 1
     assert reads.calls[0]["gt"] == 200
     assert reads.rows == current - 200 <= INTERVAL
+    assert commitment_document(loaded) == commitment_document(replay(long.ledger, long.id))
+
+
+def test_a_warm_load_reads_only_what_was_recorded_since_it_was_cached(long: Long, reads: EventReads) -> None:
+    """The aggregate cache is fast-forwarded from the store: one read of the events
+    after the cached version (none, if nothing was recorded since)."""
+    long.ledger.repository.get(long.id)  # warm
+    current = long.current()
+    reads.reset()
+    loaded = long.ledger.repository.get(long.id)
+    assert loaded.version == current
+    assert [call.get("gt") for call in reads.calls] == [current]
+    assert reads.rows == 0
     assert commitment_document(loaded) == commitment_document(replay(long.ledger, long.id))
 
 
