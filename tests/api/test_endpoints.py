@@ -331,6 +331,7 @@ def test_a_commitment_reads_as_it_was_at_a_version_or_an_instant(client: FlaskCl
     as_of = client.get(url(commitment), query_string={"as_of": then})
     assert as_of.status_code == 200, as_of.get_json()
     assert as_of.get_json()["title"] == "Kia Tūtahi: the review"
+    assert "Kia Tūtahi".encode() in as_of.get_data(), "UTF-8 on the wire, macrons as themselves"
     assert as_of.headers["ETag"] == f'"{renamed["version"]}"'
     assert current(client, commitment, lead)["title"] == "Kia Tūtahi: the final review"
 
