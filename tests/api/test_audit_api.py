@@ -24,22 +24,11 @@ from sqlalchemy import create_engine, text
 
 from application.merkle import verify_consistency, verify_inclusion
 from tests.api.conftest import Caller, Callers, create_commitment, ledger_of
+from tests.contract import EVENT_FIELDS
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 SECRET_TITLE = "Kōrero tapu o te marae (partners only)"
 SECRET_DESCRIPTION = "Only the partners of this commitment may read this sentence."
-EVENT_FIELDS = {
-    "position",
-    "aggregate_id",
-    "aggregate_type",
-    "version",
-    "type",
-    "recorded_at",
-    "actor",
-    "request_id",
-    "data",
-    "leaf_hash",
-}
 
 
 def leaf_of(document: dict[str, Any]) -> str:

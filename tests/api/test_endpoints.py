@@ -19,46 +19,16 @@ from werkzeug.test import TestResponse
 
 from interfaces.cli import main as cli
 from tests.api.conftest import COMMITMENT, Caller, Callers, create_commitment
+from tests.contract import COMMITMENT_FIELDS, EVENT_FIELDS
 
 API = "/api/v1"
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-COMMITMENT_FIELDS = {
-    "id",
-    "version",
-    "title",
-    "description",
-    "action_plan",
-    "external_ref",
-    "starts_on",
-    "ends_on",
-    "ogp_values",
-    "visibility",
-    "status",
-    "completion",
-    "partners",
-    "milestones",
-    "actions",
-    "created_at",
-    "updated_at",
-}
 MEMBER_FIELDS = {"id", "name", "role", "joined_at"}
 MILESTONE_FIELDS = {"id", "title", "due_on", "reached_on", "evidence_url"}
 ACTION_FIELDS = {"id", "summary", "occurred_on", "recorded_by", "partner_ids", "responses"}
 PARTNER_FIELDS = {"id", "name", "kind", "external_ref", "registered_at"}
 ENTRY_FIELDS = {"position", "recorded_at", "occurred_on", "kind", "actor", "summary", "version"}
-EVENT_FIELDS = {
-    "position",
-    "aggregate_id",
-    "aggregate_type",
-    "version",
-    "type",
-    "recorded_at",
-    "actor",
-    "request_id",
-    "data",
-    "leaf_hash",
-}
 
 
 # -- helpers ---------------------------------------------------------------------------

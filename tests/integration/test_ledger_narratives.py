@@ -19,6 +19,7 @@ from application.ledger import CommandResult, Ledger
 from application.ports import Page
 from domain.values import Actor, Completion, OgpValue, PartnerRole, Response, Visibility
 from tests.conftest import ADMIN, AUDITOR, World
+from tests.contract import COMMITMENT_FIELDS
 
 T = TypeVar("T")
 
@@ -29,26 +30,6 @@ INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 NZDT = timezone(timedelta(hours=13))
 
-# api.md: "A commitment document has at least"
-COMMITMENT_FIELDS = {
-    "id",
-    "version",
-    "title",
-    "description",
-    "action_plan",
-    "external_ref",
-    "starts_on",
-    "ends_on",
-    "ogp_values",
-    "visibility",
-    "status",
-    "completion",
-    "partners",
-    "milestones",
-    "actions",
-    "created_at",
-    "updated_at",
-}
 
 
 def create(
