@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from uuid import UUID, uuid4, uuid5
 
 import click
@@ -30,7 +30,6 @@ from infrastructure.keys import verify_signature
 from infrastructure.store import StoreMisconfigured, database_url
 from interfaces.composition import open_auditor, open_ledger
 
-F = TypeVar("F", bound=Callable[..., Any])
 CLI_NAMESPACE = UUID("6d1f3a52-8f6c-5b7e-a1d4-3c9e0b2f4a61")
 out = Console()
 err = Console(stderr=True)
@@ -130,9 +129,6 @@ def timeline(ctx: click.Context, commitment_id: str | None, limit: int) -> None:
                     entry.summary,
                 )
             out.print(table)
-
-
-T = TypeVar("T")
 
 
 def _all(page: Callable[[str | None], Any]) -> list[Any]:
@@ -379,10 +375,6 @@ def projections_rebuild(ctx: click.Context) -> None:
             task = bar.add_task("rebuild", total=total)
             count = ledger.rebuild_read_models(progress=lambda n: bar.update(task, completed=n))
         out.print(f"Rebuilt the read models from {count} events.")
-
-
-def run() -> None:  # pragma: no cover - console entry for python -m
-    main(obj={})
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,9 +3,8 @@ to joint actions, and the feeds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from flask import (
@@ -35,7 +34,6 @@ from interfaces.web import charts
 from interfaces.web.feeds import atom_feed, milestones_calendar
 
 web = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
-F = TypeVar("F", bound=Callable[..., Any])
 PAGE = 20
 MONTHS = [
     "January",
