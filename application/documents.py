@@ -11,6 +11,7 @@ from uuid import UUID
 
 from domain.commitment import Commitment
 from domain.partner import Partner
+from domain.values import JointAction, Membership, Milestone
 
 
 def instant(value: datetime) -> str:
@@ -48,6 +49,59 @@ def progress_document(commitment: Commitment, index: int) -> dict[str, Any]:
     }
 
 
+def membership_document(m: Membership) -> dict[str, Any]:
+    return {
+        "id": str(m.partner_id),
+        "name": m.name,
+        "kind": m.kind.value,
+        "role": m.role.value,
+        "joined_at": instant(m.joined_at),
+    }
+
+
+def milestone_document(m: Milestone) -> dict[str, Any]:
+    return {
+        "id": str(m.id),
+        "title": m.title,
+        "due_on": m.due_on.isoformat(),
+        "reached_on": m.reached_on.isoformat() if m.reached_on else None,
+        "evidence_url": m.evidence_url,
+        "note": m.note,
+    }
+
+
+def action_document(a: JointAction) -> dict[str, Any]:
+    return {
+        "id": str(a.id),
+        "summary": a.summary,
+        "occurred_on": a.occurred_on.isoformat(),
+        "recorded_by": str(a.recorded_by),
+        "partner_ids": [str(p) for p in a.partner_ids],
+        "evidence_url": a.evidence_url,
+        "responses": [
+            {
+                "partner_id": str(r.partner_id),
+                "response": r.response.value,
+                "note": r.note,
+                "responded_at": instant(r.responded_at),
+            }
+            for r in a.responses.values()
+        ],
+    }
+
+
+def part_document(commitment: Commitment, collection: str, item_id: Any) -> dict[str, Any]:
+    """One partner, milestone or joint action of the commitment document, by id."""
+    key = str(item_id)
+    if collection == "partners":
+        return membership_document(commitment.partners[key])
+    if collection == "milestones":
+        return milestone_document(commitment.milestones[key])
+    if collection == "actions":
+        return action_document(commitment.actions[key])
+    raise KeyError(collection)
+
+
 def commitment_document(commitment: Commitment) -> dict[str, Any]:
     """The commitment document of api.md, as it is at the aggregate's version."""
     return {
@@ -65,47 +119,9 @@ def commitment_document(commitment: Commitment) -> dict[str, Any]:
         "withdrawal_reason": commitment.withdrawal_reason,
         "completion": progress_document(commitment, -1) if commitment.progress else None,
         "progress": [progress_document(commitment, i) for i in range(len(commitment.progress))],
-        "partners": [
-            {
-                "id": str(m.partner_id),
-                "name": m.name,
-                "kind": m.kind.value,
-                "role": m.role.value,
-                "joined_at": instant(m.joined_at),
-            }
-            for m in commitment.partners.values()
-        ],
-        "milestones": [
-            {
-                "id": str(m.id),
-                "title": m.title,
-                "due_on": m.due_on.isoformat(),
-                "reached_on": m.reached_on.isoformat() if m.reached_on else None,
-                "evidence_url": m.evidence_url,
-                "note": m.note,
-            }
-            for m in commitment.milestones.values()
-        ],
-        "actions": [
-            {
-                "id": str(a.id),
-                "summary": a.summary,
-                "occurred_on": a.occurred_on.isoformat(),
-                "recorded_by": str(a.recorded_by),
-                "partner_ids": [str(p) for p in a.partner_ids],
-                "evidence_url": a.evidence_url,
-                "responses": [
-                    {
-                        "partner_id": str(r.partner_id),
-                        "response": r.response.value,
-                        "note": r.note,
-                        "responded_at": instant(r.responded_at),
-                    }
-                    for r in a.responses.values()
-                ],
-            }
-            for a in commitment.actions.values()
-        ],
+        "partners": [membership_document(m) for m in commitment.partners.values()],
+        "milestones": [milestone_document(m) for m in commitment.milestones.values()],
+        "actions": [action_document(a) for a in commitment.actions.values()],
         "created_at": instant(commitment.created_on),
         "updated_at": instant(commitment.modified_on),
     }

@@ -15,9 +15,16 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, OperationalError, Recording
 from eventsourcing.utils import TopicError, resolve_topic
 
-from application.documents import commitment_document, diff_documents, partner_document, plain
+from application.documents import (
+    commitment_document,
+    diff_documents,
+    part_document,
+    partner_document,
+    plain,
+    progress_document,
+)
 from application.errors import BadQuery, ConcurrentWrite, Forbidden, NotFound, StoreBusy, VersionMismatch
-from application.merkle import appended_nodes
+from application.merkle import appended_nodes, frontier
 from application.offline import leaf_of
 from application.ports import LogEntry, Page, PartnerRow, ReadModelStore, TimelineEntry, Viewer
 from application.projections import MEMBERSHIP_EVENTS, Projector, aggregate_type, event_type
@@ -49,7 +56,27 @@ class CommandResult:
     version: int
     position: int
     created_id: UUID | None = None
-    document: dict[str, Any] = field(default_factory=dict, compare=False)
+    aggregate: Commitment | Partner | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The aggregate's document after the command (made when asked for: most
+        callers need only a part of it)."""
+        if isinstance(self.aggregate, Commitment):
+            return commitment_document(self.aggregate)
+        if isinstance(self.aggregate, Partner):
+            return partner_document(self.aggregate)
+        return {}
+
+    def part(self, collection: str, item_id: Any) -> dict[str, Any]:
+        """One partner, milestone or joint action of the commitment after the command."""
+        assert isinstance(self.aggregate, Commitment)
+        return part_document(self.aggregate, collection, item_id)
+
+    def completion(self) -> dict[str, Any] | None:
+        """The commitment's latest progress report after the command."""
+        assert isinstance(self.aggregate, Commitment)
+        return progress_document(self.aggregate, -1) if self.aggregate.progress else None
 
 
 def latest_world_day() -> date:
@@ -136,7 +163,8 @@ class Ledger(Application[UUID]):
             leaf = leaf_of(self.event_document(placed, event))
             entries.append(replace(placed, leaf_hash=leaf.hex()))
         leaves = [bytes.fromhex(entry.leaf_hash) for entry in entries]
-        self.read_models.add_nodes(tx, appended_nodes(start, leaves, self.read_models.node))
+        known = self.read_models.nodes(frontier(start, len(leaves)), tx)
+        self.read_models.add_nodes(tx, appended_nodes(start, leaves, lambda level, index: known[(level, index)]))
         self.read_models.add_log_entries(tx, entries)
         by_id = {aggregate.id: aggregate for aggregate in aggregates}
         first: dict[UUID, int] = {}
@@ -155,8 +183,7 @@ class Ledger(Application[UUID]):
     def _result(
         self, aggregate: Commitment | Partner, positions: list[int], created: UUID | None = None
     ) -> CommandResult:
-        document = commitment_document(aggregate) if isinstance(aggregate, Commitment) else partner_document(aggregate)
-        return CommandResult(aggregate.id, aggregate.version, positions[-1], created, document)
+        return CommandResult(aggregate.id, aggregate.version, positions[-1], created, aggregate)
 
     # -- loading -------------------------------------------------------------
 

@@ -125,6 +125,17 @@ class MerkleTree:
         return [*self._subproof(m - k, start + k, end, False), self.subtree(start, start + k)]
 
 
+def frontier(size: int, appending: int) -> list[tuple[int, int]]:
+    """The ``(level, index)`` nodes of a tree of ``size`` leaves that appending
+    ``appending`` more will combine with: the roots of its complete subtrees (one per
+    set bit of ``size``), only the lowest ones when one leaf is appended."""
+    needed = [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
+    if appending == 1:
+        trailing_ones = (size ^ (size + 1)).bit_length() - 1
+        needed = [(level, index) for level, index in needed if level < trailing_ones]
+    return needed
+
+
 def appended_nodes(
     first_index: int, leaves: Sequence[bytes], existing: Callable[[int, int], bytes]
 ) -> list[tuple[int, int, bytes]]:

@@ -3,6 +3,7 @@ its partners then did about it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -68,6 +69,22 @@ class Commitment(Aggregate):
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state.setdefault("visibility", Visibility.PUBLIC)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Commitment:
+        """Commands work on a copy of the cached aggregate (the repository deep-copies
+        it). Its parts (memberships, milestones, joint actions, responses, reports) are
+        frozen values that events replace rather than change, so copying the containers
+        that hold them copies the whole state, in time linear in their number instead
+        of in every field of every value."""
+        clone = object.__new__(type(self))
+        for name, value in self.__dict__.items():
+            if isinstance(value, dict):
+                value = dict(value)
+            elif isinstance(value, list):
+                value = list(value)
+            clone.__dict__[name] = value
+        memo[id(self)] = clone
+        return clone
 
     class Event(Aggregate.Event):
         """Every event of a commitment names who recorded it and in which request."""
@@ -347,10 +364,10 @@ class Commitment(Aggregate):
         actor: Actor,
         request_id: str,
     ) -> None:
-        milestone = self.milestones[str(milestone_id)]
-        milestone.reached_on = reached_on
-        milestone.evidence_url = evidence_url
-        milestone.note = note
+        key = str(milestone_id)
+        self.milestones[key] = replace(
+            self.milestones[key], reached_on=reached_on, evidence_url=evidence_url, note=note
+        )
 
     def record_joint_action(
         self,
@@ -422,7 +439,10 @@ class Commitment(Aggregate):
 
     def _record_response(self, action_id: UUID, response: Response, note: str | None, actor: Actor) -> None:
         responded_at = self.recorded_now or self.modified_on
-        self.actions[str(action_id)].responses[str(actor.id)] = ActionResponse(actor.id, response, note, responded_at)
+        key = str(action_id)
+        action = self.actions[key]
+        responses = {**action.responses, str(actor.id): ActionResponse(actor.id, response, note, responded_at)}
+        self.actions[key] = replace(action, responses=responses)
 
     @event("JointActionConfirmed")
     def _joint_action_confirmed(self, action_id: UUID, note: str | None, actor: Actor, request_id: str) -> None:

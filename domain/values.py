@@ -89,7 +89,7 @@ class Actor:
         return self.role in (ActorRole.AGENCY, ActorRole.COMMUNITY)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Membership:
     """A partner's place in a commitment."""
 
@@ -100,7 +100,7 @@ class Membership:
     joined_at: datetime
 
 
-@dataclass
+@dataclass(frozen=True)
 class Milestone:
     id: UUID
     title: str
@@ -110,7 +110,7 @@ class Milestone:
     note: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class JointAction:
     id: UUID
     summary: str
@@ -122,7 +122,7 @@ class JointAction:
     responses: dict[str, ActionResponse] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ActionResponse:
     partner_id: UUID
     response: Response
@@ -130,7 +130,7 @@ class ActionResponse:
     responded_at: datetime
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProgressReport:
     completion: Completion
     note: str

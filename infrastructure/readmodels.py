@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, and_, bindparam, delete, exists, func, or_, select, text
 from sqlalchemy.engine import Row
 
 from application.errors import BadQuery
@@ -82,14 +81,22 @@ class SqlReadModels:
         return self.recorder.transaction(commit=False)
 
     def _upsert(self, tx: Any, table: Any, row: dict[str, Any], keys: list[str], keep: Sequence[str] = ()) -> None:
-        """Insert or update one row. The statement is built once per table and run with
-        parameters, so SQLAlchemy compiles it once (building it per call cost ms)."""
+        """Insert or update one row. ``INSERT ... ON CONFLICT DO UPDATE`` is the same
+        SQL in SQLite and PostgreSQL; it is written once per table as a textual
+        statement with typed parameters, which SQLAlchemy caches (its dialect upsert
+        constructs were compiled again on every call, about 1 ms each)."""
         statement = self._upserts.get(table.name)
         if statement is None:
-            insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-            base = insert(table)
-            updates = {name: base.excluded[name] for name in row if name not in keys and name not in keep}
-            statement = base.on_conflict_do_update(index_elements=keys, set_=updates)
+            names = list(row)
+            updates = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n not in keys and n not in keep)
+            columns = ", ".join(f'"{n}"' for n in names)
+            values = ", ".join(f":{n}" for n in names)
+            conflict = ", ".join(f'"{k}"' for k in keys)
+            sql = (
+                f'INSERT INTO "{table.name}" ({columns}) VALUES ({values}) '
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+            )
+            statement = text(sql).bindparams(*(bindparam(n, type_=table.c[n].type) for n in names))
             self._upserts[table.name] = statement
         tx.execute(statement, row)
 
@@ -126,14 +133,17 @@ class SqlReadModels:
             raise LookupError(f"no Merkle node at level {level}, index {index}")
         return bytes(value)
 
-    def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        """Many nodes in one query (a proof needs O(log n) of them)."""
+    def nodes(self, wanted: Sequence[tuple[int, int]], tx: Any = None) -> dict[tuple[int, int], bytes]:
+        """Many nodes in one query (a proof needs O(log n) of them), in the given
+        transaction or a read of their own."""
         if not wanted:
             return {}
         # One OR term per node: both SQLite and PostgreSQL answer each from the primary
         # key (a row-value IN list makes SQLite scan the table).
         n = merkle_nodes.c
         query = select(n.level, n.index, n.hash).where(or_(*(and_(n.level == lv, n.index == ix) for lv, ix in wanted)))
+        if tx is not None:
+            return {(row.level, row.index): bytes(row.hash) for row in tx.execute(query)}
         with self._read() as session:
             return {(row.level, row.index): bytes(row.hash) for row in session.execute(query)}
 

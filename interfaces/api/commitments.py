@@ -49,7 +49,7 @@ from interfaces.api.schemas import (
     TimelinePage,
     Withdrawal,
 )
-from interfaces.api.views import by_id, changed, done, entry_doc, page, summary_doc
+from interfaces.api.views import changed, done, entry_doc, page, summary_doc
 
 blp = ApiBlueprint("commitments", __name__, url_prefix="/api/v1", description="Commitments and their history")
 
@@ -156,7 +156,7 @@ class CommitmentPartners(MethodView):
             request_id=request_id(),
             expected_version=version_for(commitment_id),
         )
-        partner = by_id(result.document["partners"], body["partner_id"])
+        partner = result.part("partners", body["partner_id"])
         return done(result, partner=partner), 201, {"ETag": etag_of(result.version)}
 
 
@@ -210,7 +210,7 @@ class Milestones(MethodView):
             request_id=request_id(),
             expected_version=version_for(commitment_id),
         )
-        milestone = by_id(result.document["milestones"], result.created_id)
+        milestone = result.part("milestones", result.created_id)
         return done(result, **milestone), 201, {"ETag": etag_of(result.version)}
 
 
@@ -232,7 +232,7 @@ class MilestoneReached(MethodView):
             request_id=request_id(),
             expected_version=version_for(commitment_id),
         )
-        milestone = by_id(result.document["milestones"], milestone_id)
+        milestone = result.part("milestones", milestone_id)
         return done(result, **milestone), 200, {"ETag": etag_of(result.version)}
 
 
@@ -253,7 +253,7 @@ class Actions(MethodView):
             request_id=request_id(),
             expected_version=version_for(commitment_id),
         )
-        action = by_id(result.document["actions"], result.created_id)
+        action = result.part("actions", result.created_id)
         return done(result, **action), 201, {"ETag": etag_of(result.version)}
 
 
@@ -276,7 +276,7 @@ class ActionResponses(MethodView):
             request_id=request_id(),
             expected_version=version_for(commitment_id),
         )
-        action = by_id(result.document["actions"], action_id)
+        action = result.part("actions", action_id)
         response = next(r for r in action["responses"] if r["partner_id"] == str(actor.id))
         return done(result, action_id=action_id, response=response), 201, {"ETag": etag_of(result.version)}
 
@@ -298,7 +298,7 @@ class Progress(MethodView):
             request_id=request_id(),
             expected_version=version_for(commitment_id),
         )
-        return done(result, report=result.document["completion"]), 201, {"ETag": etag_of(result.version)}
+        return done(result, report=result.completion()), 201, {"ETag": etag_of(result.version)}
 
 
 @blp.route("/commitments/<uuid:commitment_id>/withdrawal")

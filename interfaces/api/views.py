@@ -66,10 +66,6 @@ def done(result: CommandResult, **extra: Any) -> dict[str, Any]:
     return {"commitment_id": result.aggregate_id, "version": result.version, "position": result.position, **extra}
 
 
-def by_id(items: list[dict[str, Any]], wanted: Any) -> dict[str, Any]:
-    return next(item for item in items if item["id"] == str(wanted))
-
-
 def credential_doc(credential: Credential, token: str | None = None, *, with_token: bool = False) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": credential.id,

@@ -31,7 +31,6 @@ UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 NZDT = timezone(timedelta(hours=13))
 
 
-
 def create(
     ledger: Ledger,
     lead: Actor,
@@ -489,9 +488,7 @@ def test_a_diff_shows_field_level_changes_between_any_two_versions(ledger: Ledge
 # -- timelines -----------------------------------------------------------------------------
 
 
-def test_the_timeline_is_newest_first_and_each_entry_a_sentence_naming_its_actor(
-    ledger: Ledger, world: World
-) -> None:
+def test_the_timeline_is_newest_first_and_each_entry_a_sentence_naming_its_actor(ledger: Ledger, world: World) -> None:
     """Every kind of event becomes one sentence; world dates only where the event has one."""
     cid, _, _ = rich_history(ledger, world)
     entries = ledger.timeline(cid, limit=1000).items

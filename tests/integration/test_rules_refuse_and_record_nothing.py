@@ -397,9 +397,7 @@ WITHDRAWN = [
 
 
 @pytest.mark.parametrize("command", WITHDRAWN)
-def test_a_withdrawn_commitment_refuses_every_command(
-    scene: Scene, command: Callable[[Scene, UUID], object]
-) -> None:
+def test_a_withdrawn_commitment_refuses_every_command(scene: Scene, command: Callable[[Scene, UUID], object]) -> None:
     assert scene.ledger.get_commitment(scene.withdrawn)["status"] == "withdrawn"
     assert_records_nothing(scene, CommitmentWithdrawn, on_withdrawn(command), scene.withdrawn)
 

@@ -6,6 +6,7 @@ same version, same state, and no pending event to save."""
 from __future__ import annotations
 
 import copy
+import pickle
 import unicodedata
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -233,9 +234,7 @@ def test_text_given_decomposed_is_stored_composed_with_macrons_kept() -> None:
 
 def test_every_kind_of_text_is_normalised() -> None:
     commitment = populated()
-    commitment.amend(
-        changes={"description": KIA_TUTAHI_NFD}, reason=KIA_TUTAHI_NFD, actor=DIA, request_id="amend"
-    )
+    commitment.amend(changes={"description": KIA_TUTAHI_NFD}, reason=KIA_TUTAHI_NFD, actor=DIA, request_id="amend")
     amended = one_event(commitment, "CommitmentAmended")
     assert amended.changes == {"description": KIA_TUTAHI_NFC}
     assert amended.reason == KIA_TUTAHI_NFC
@@ -629,9 +628,7 @@ def test_a_withdrawn_commitment_refuses_every_command(command: Command) -> None:
 LEAD_ONLY: dict[str, Callable[[Commitment, Actor], object]] = {
     "amend": lambda c, a: amend({"title": "A new title"}, actor=a)(c),
     "add a partner": lambda c, a: join(c, TPK, PartnerRole.SUPPORT, by=a),
-    "remove another partner": lambda c, a: c.remove_partner(
-        partner_id=IWI.id, reason="r", actor=a, request_id="x"
-    ),
+    "remove another partner": lambda c, a: c.remove_partner(partner_id=IWI.id, reason="r", actor=a, request_id="x"),
     "report progress": lambda c, a: c.report_progress(
         completion=Completion.LIMITED, note="mid-term", actor=a, request_id="x"
     ),
@@ -694,3 +691,33 @@ def test_a_partner_may_leave_of_its_own_accord_but_not_remove_another() -> None:
     event = one_event(commitment, "PartnerLeft")
     assert (event.partner_id, event.reason) == (HUI_E.id, "no capacity this year")
     assert not commitment.is_partner(HUI_E.id)
+
+
+# -- copies of the aggregate (the repository hands commands a copy of its cache) ----------
+
+
+def test_commands_on_a_copy_leave_the_original_as_it_was() -> None:
+    original = populated()
+    join(original, TINZ, PartnerRole.COMMUNITY)  # a pending event, copied too
+    untouched = pickle.loads(pickle.dumps(original))  # an independent full copy to compare with
+    clone = copy.deepcopy(original)
+    assert clone == original and clone is not original
+    clone.reach_milestone(
+        milestone_id=MILESTONE,
+        reached_on=TODAY,
+        today=TODAY,
+        evidence_url=None,
+        note="published",
+        actor=DIA,
+        request_id="r",
+    )
+    clone.respond_to_action(action_id=ACTION, response=Response.CONFIRMED, note=None, actor=HUI_E, request_id="c")
+    join(clone, TPK, PartnerRole.SUPPORT)
+    clone.report_progress(completion=Completion.LIMITED, note="mid-term", actor=DIA, request_id="p")
+    clone.withdraw(reason="superseded", actor=DIA, request_id="w")
+    assert original == untouched
+    assert original.milestones[str(MILESTONE)].reached_on is None
+    assert original.actions[str(ACTION)].responses == {}
+    assert str(TPK.id) not in original.partners and original.progress == []
+    assert [type(e).__name__ for e in original.collect_events()] == ["PartnerJoined"]
+    assert clone.status is Status.WITHDRAWN and original.status is Status.ACTIVE

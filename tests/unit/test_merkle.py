@@ -32,6 +32,7 @@ from application.merkle import (
     MerkleTree,
     RootBuilder,
     appended_nodes,
+    frontier,
     largest_power_of_two_below,
     leaf_hash,
     node_hash,
@@ -217,13 +218,20 @@ class MemoryNodes:
         self.reads.append((level, index))
         return self.hashes[(level, index)]
 
-    def _stored_before(self, level: int, index: int) -> bytes:
-        # appended_nodes may read only nodes stored by earlier batches: a KeyError here
-        # means it asked for one that does not exist yet.
-        return self.hashes[(level, index)]
-
     def append(self, leaves: Sequence[bytes]) -> list[tuple[int, int, bytes]]:
-        made = appended_nodes(self.size, leaves, self._stored_before)
+        # As the ledger does: read the frontier the batch needs in one go, then let
+        # appended_nodes use only those. A KeyError means it asked for a node outside the
+        # frontier (or one that does not exist yet).
+        known = {key: self.hashes[key] for key in frontier(self.size, len(leaves))}
+        used: set[tuple[int, int]] = set()
+
+        def stored_before(level: int, index: int) -> bytes:
+            used.add((level, index))
+            return known[(level, index)]
+
+        made = appended_nodes(self.size, leaves, stored_before)
+        if len(leaves) == 1:
+            assert used == set(known), "a single leaf's frontier holds exactly the nodes it combines with"
         keys = [(level, index) for level, index, _ in made]
         assert len(set(keys)) == len(keys), f"a node returned twice in one batch: {keys}"
         for level, index, digest in made:
@@ -507,6 +515,14 @@ def test_leaf_and_node_hashes_are_rfc_6962s() -> None:
             assert node_hash(below[2 * index], below[2 * index + 1]) == digest
     for n in range(2, 1100):
         assert largest_power_of_two_below(n) == split_point(n)
+
+
+def test_the_frontier_is_the_roots_of_the_complete_subtrees() -> None:
+    assert frontier(0, 5) == []
+    assert frontier(6, 3) == [(1, 2), (2, 0)]  # 6 = 0b110: leaves 4-5 and 0-3
+    assert frontier(7, 1) == [(0, 6), (1, 2), (2, 0)]  # the 8th leaf completes all three
+    assert frontier(6, 1) == []  # the 7th leaf combines with nothing yet
+    assert frontier(11, 1) == [(0, 10), (1, 4)]  # 0b1011: not the 8-leaf subtree
 
 
 @pytest.mark.parametrize("batching", BATCHINGS, ids=str)
