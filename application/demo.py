@@ -231,10 +231,11 @@ def _actor(name: str) -> Actor:
     return Actor(role, partner_id(name), name)
 
 
-def _build(seed: SeedCommitment) -> Commitment:
-    """The seeded commitment's whole history, through the domain's own rules."""
+def _build(seed: SeedCommitment, copy: int | None = None) -> Commitment:
+    """The seeded commitment's whole history, through the domain's own rules; as copy
+    ``copy`` of the plan, under its own ids and reference (see ``import_copies``)."""
     lead = _actor(seed.lead)
-    ref = seed.external_ref
+    ref = seed.external_ref if copy is None else f"{seed.external_ref}-copy-{copy}"
     counter = iter(range(1, 1000))
 
     def rid() -> str:
@@ -244,7 +245,7 @@ def _build(seed: SeedCommitment) -> Commitment:
         id=commitment_id(ref),
         title=seed.title,
         description=seed.description,
-        action_plan=PLAN,
+        action_plan=PLAN if copy is None else f"{PLAN} (copy {copy}, for load trials)",
         external_ref=ref,
         starts_on=date(2014, 7, 1),
         ends_on=date(2016, 6, 30),
@@ -331,3 +332,55 @@ def load_demo(ledger: Ledger, progress: Callable[[str], None] | None = None) -> 
         added += 1
         report(f"{seed.external_ref}: {commitment.version} events")
     return DemoResult(len(new_partners), added, events)
+
+
+def plan_copy(copy: int) -> list[Commitment]:
+    """The plan's commitments once more, as copy ``copy`` (from 1): the same partners
+    and histories under their own ids (``NZ0001-copy-7``), for load and scale trials."""
+    if copy < 1:
+        raise ValueError("copies are numbered from 1")
+    return [_build(seed, copy) for seed in COMMITMENTS]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    copies_added: int
+    events_added: int
+
+
+def import_copies(
+    ledger: Ledger,
+    copies: int,
+    *,
+    per_transaction: int = 20,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Imports copies 1..``copies`` of the plan (after the demo's partners) through the
+    ledger's batch path: ``per_transaction`` copies' commitments, their events, log
+    entries, Merkle nodes and read models in each transaction. Copies already there
+    are skipped, so an interrupted import can be run again to finish.
+    ``progress(done, copies)`` is called after each transaction."""
+    if copies < 0 or per_transaction < 1:
+        raise ValueError("copies must be 0 or more, per_transaction 1 or more")
+    load_demo(ledger)
+    events = added = 0
+    copy = 1
+    while copy <= copies:
+        batch = [
+            commitment
+            for n in range(copy, min(copy + per_transaction, copies + 1))
+            if not ledger.recorded(_copy_id(n))
+            for commitment in plan_copy(n)
+        ]
+        if batch:
+            events += len(ledger.commit(*batch))
+            added += len(batch) // len(COMMITMENTS)
+        copy = min(copy + per_transaction, copies + 1)
+        if progress is not None:
+            progress(copy - 1, copies)
+    return ImportResult(added, events)
+
+
+def _copy_id(copy: int) -> UUID:
+    """The id of a copy's first commitment (a copy is committed whole or not at all)."""
+    return commitment_id(f"{COMMITMENTS[0].external_ref}-copy-{copy}")

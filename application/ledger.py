@@ -168,9 +168,13 @@ class Ledger(Application[UUID]):
         self.read_models.add_log_entries(tx, entries)
         by_id = {aggregate.id: aggregate for aggregate in aggregates}
         first: dict[UUID, int] = {}
+        timeline = []
         for entry, recording in zip(entries, recordings, strict=True):
             first.setdefault(entry.aggregate_id, entry.position)
-            self.projector.project_event(tx, entry, recording.domain_event, by_id[entry.aggregate_id])
+            row = self.projector.project_event(tx, entry, recording.domain_event, by_id[entry.aggregate_id])
+            if row is not None:
+                timeline.append(row)
+        self.projector.add_timeline(tx, timeline)
         last = {entry.aggregate_id: entry.position for entry in entries}
         regrouped = {entry.aggregate_id for entry in entries if entry.type in MEMBERSHIP_EVENTS}
         for aggregate_id, aggregate in by_id.items():
@@ -204,6 +208,10 @@ class Ledger(Application[UUID]):
         if not isinstance(aggregate, Partner):
             raise NotFound("no such partner")
         return aggregate
+
+    def recorded(self, aggregate_id: UUID) -> bool:
+        """Whether any event of this aggregate is stored (one indexed row read; no load)."""
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def commitment_exists(self, commitment_id: UUID) -> bool:
         try:
@@ -680,15 +688,22 @@ class Ledger(Application[UUID]):
             states: dict[UUID, Any] = {}
             first: dict[UUID, int] = {}
             last: dict[UUID, int] = {}
+            timeline: list[TimelineEntry] = []
             for entry, event in self.iter_log():
                 aggregate = event.mutate(states.get(entry.aggregate_id))
                 states[entry.aggregate_id] = aggregate
                 first.setdefault(entry.aggregate_id, entry.position)
                 last[entry.aggregate_id] = entry.position
-                self.projector.project_event(tx, entry, event, aggregate)
+                row = self.projector.project_event(tx, entry, event, aggregate)
+                if row is not None:
+                    timeline.append(row)
+                if len(timeline) >= 1000:
+                    self.projector.add_timeline(tx, timeline)
+                    timeline = []
                 count += 1
                 if progress is not None:
                     progress(count)
+            self.projector.add_timeline(tx, timeline)
             for aggregate_id, aggregate in states.items():
                 if isinstance(aggregate, Commitment):
                     self.projector.project_state(tx, aggregate, first[aggregate_id], last[aggregate_id])

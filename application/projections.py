@@ -4,6 +4,7 @@ rebuild from the log, so both produce identical rows."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -143,9 +144,11 @@ class Projector:
     def __init__(self, store: ReadModelStore) -> None:
         self.store = store
 
-    def project_event(self, tx: Any, entry: LogEntry, event: Any, aggregate: Any) -> None:
-        """Rows for one event: partner directory or timeline. ``aggregate`` is the
-        aggregate's state at (or after, within one transaction) this event."""
+    def project_event(self, tx: Any, entry: LogEntry, event: Any, aggregate: Any) -> TimelineEntry | None:
+        """Rows for one event: the partner directory's row (written here), or the
+        commitment's timeline entry (returned, for the caller to write many at once with
+        ``add_timeline``). ``aggregate`` is the aggregate's state at (or after, within one
+        transaction) this event."""
         if isinstance(aggregate, Partner):
             self.store.put_partner(
                 tx,
@@ -159,28 +162,27 @@ class Projector:
                     search_text=fold(event.name),
                 ),
             )
-            return
+            return None
         involved = [p for p in getattr(event, "partner_ids", [])]
         if event_type(event) == "PartnerLeft":
             involved.append(event.partner_id)
         names = self.store.partner_names(tx, involved) if involved else {}
         kind, sentence, occurred_on = timeline_sentence(event, aggregate, names)
-        self.store.add_timeline_entries(
-            tx,
-            [
-                TimelineEntry(
-                    position=entry.position,
-                    commitment_id=entry.aggregate_id,
-                    version=entry.version,
-                    recorded_at=entry.recorded_at,
-                    occurred_on=occurred_on,
-                    kind=kind,
-                    actor_id=event.actor.id,
-                    actor_name=event.actor.name,
-                    summary=sentence,
-                )
-            ],
+        return TimelineEntry(
+            position=entry.position,
+            commitment_id=entry.aggregate_id,
+            version=entry.version,
+            recorded_at=entry.recorded_at,
+            occurred_on=occurred_on,
+            kind=kind,
+            actor_id=event.actor.id,
+            actor_name=event.actor.name,
+            summary=sentence,
         )
+
+    def add_timeline(self, tx: Any, entries: Sequence[TimelineEntry]) -> None:
+        """Timeline entries in one statement."""
+        self.store.add_timeline_entries(tx, entries)
 
     def project_state(
         self,

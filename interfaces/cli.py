@@ -19,7 +19,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from application.credentials import Credentials
-from application.demo import load_demo
+from application.demo import import_copies, load_demo
 from application.errors import ApplicationError
 from application.ledger import Ledger
 from application.offline import verify_export
@@ -86,8 +86,15 @@ def main(ctx: click.Context, database_url: str | None, instance_path: str | None
 
 
 @main.command()
+@click.option(
+    "--copies",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 1_000_000),
+    help="Also import this many copies of the plan (own ids, 'NZ0001-copy-7'), for load and scale trials.",
+)
 @click.pass_context
-def demo(ctx: click.Context) -> None:
+def demo(ctx: click.Context, copies: int) -> None:
     """Load New Zealand's 2014–16 action plan (running it twice changes nothing)."""
     with ledger_for(ctx) as ledger:
         result = load_demo(ledger, progress=lambda line: err.print(f"  {line}"))
@@ -95,6 +102,14 @@ def demo(ctx: click.Context) -> None:
             f"Demo data: {result.partners_added} partners, {result.commitments_added} commitments, "
             f"{result.events_added} events added; the log holds {ledger.read_models.log_size()} events."
         )
+        if copies:
+            with _progress("importing copies of the plan", copies) as bar:
+                task = bar.add_task("copies", total=copies)
+                imported = import_copies(ledger, copies, progress=lambda done, _: bar.update(task, completed=done))
+            out.print(
+                f"Copies: {imported.copies_added} of {copies} imported ({imported.events_added} events); "
+                f"the log holds {ledger.read_models.log_size()} events."
+            )
 
 
 @main.command()

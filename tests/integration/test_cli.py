@@ -30,6 +30,22 @@ def test_demo_then_timeline_prints_the_plan_with_macrons(tmp_path: Path) -> None
     assert "2015-09-12" in shown.stdout, "the world date of the hui appears in the happened column"
 
 
+def test_demo_copies_imports_the_plan_again_under_new_references(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/cli.db"
+
+    result = run(url, "demo", "--copies", "3")
+    refused = run(url, "demo", "--copies", "-1")
+
+    assert result.exit_code == 0, result.output
+    assert "Copies: 3 of 3 imported" in result.stdout
+    ledger = open_ledger(url)
+    try:
+        assert len(ledger.list_commitments(None, q="copy", limit=100).items) == 12
+    finally:
+        ledger.close()
+    assert refused.exit_code == 2 and "-1" in refused.output
+
+
 def test_partners_add_prints_the_new_id_alone_on_the_last_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/cli.db"
 

@@ -3,7 +3,9 @@ read models that a rebuild from the log reproduces row for row."""
 
 from __future__ import annotations
 
-from application.demo import PLAN, commitment_id, load_demo
+import pytest
+
+from application.demo import PLAN, commitment_id, import_copies, load_demo, plan_copy
 from application.ledger import Ledger
 
 
@@ -62,3 +64,32 @@ def test_a_rebuild_after_the_demo_yields_exactly_the_rows_written_live(ledger: L
 
     assert count == ledger.read_models.log_size()
     assert ledger.read_models.dump_read_models() == live
+
+
+def test_copies_of_the_plan_import_in_batches_once_each_and_verify(ledger: Ledger) -> None:
+    seen: list[tuple[int, int]] = []
+    first = import_copies(ledger, 5, per_transaction=2, progress=lambda done, total: seen.append((done, total)))
+    per_plan = sum(commitment.version for commitment in plan_copy(1))
+
+    assert (first.copies_added, first.events_added) == (5, 5 * per_plan)
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+    refs = sorted(s.external_ref for s in ledger.list_commitments(None, q="copy", limit=100).items)
+    assert refs == sorted(f"NZ000{n}-copy-{c}" for n in range(1, 5) for c in range(1, 6))
+    original = ledger.get_commitment(commitment_id("NZ0004"))
+    copied = ledger.get_commitment(commitment_id("NZ0004-copy-3"))
+    assert copied["title"] == original["title"] and copied["id"] != original["id"]
+    assert [a["summary"] for a in copied["actions"]] == [a["summary"] for a in original["actions"]]
+    size = ledger.read_models.log_size()
+
+    again = import_copies(ledger, 6, per_transaction=4)  # copies 1-5 are there: only 6 is new
+
+    assert (again.copies_added, again.events_added) == (1, per_plan)
+    assert ledger.read_models.log_size() == size + per_plan
+    rows = ledger.read_models.dump_read_models()
+    ledger.rebuild_read_models()
+    assert ledger.read_models.dump_read_models() == rows
+
+
+def test_copies_are_numbered_from_one() -> None:
+    with pytest.raises(ValueError):
+        plan_copy(0)
