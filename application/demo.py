@@ -225,7 +225,8 @@ COMMITMENTS: list[SeedCommitment] = [
 ]
 
 
-def _actor(name: str) -> Actor:
+def actor_of(name: str) -> Actor:
+    """The demo partner ``name`` acting (an agency or a community organisation)."""
     kind = dict(PARTNERS)[name]
     role = ActorRole.AGENCY if kind is PartnerKind.AGENCY else ActorRole.COMMUNITY
     return Actor(role, partner_id(name), name)
@@ -234,7 +235,7 @@ def _actor(name: str) -> Actor:
 def _build(seed: SeedCommitment, copy: int | None = None) -> Commitment:
     """The seeded commitment's whole history, through the domain's own rules; as copy
     ``copy`` of the plan, under its own ids and reference (see ``import_copies``)."""
-    lead = _actor(seed.lead)
+    lead = actor_of(seed.lead)
     ref = seed.external_ref if copy is None else f"{seed.external_ref}-copy-{copy}"
     counter = iter(range(1, 1000))
 
@@ -279,7 +280,7 @@ def _build(seed: SeedCommitment, copy: int | None = None) -> Commitment:
                 today=milestone.reached_on,
                 evidence_url=milestone.evidence_url,
                 note=None,
-                actor=_actor(milestone.by),
+                actor=actor_of(milestone.by),
                 request_id=rid(),
             )
     for index, action in enumerate(seed.actions):
@@ -290,12 +291,12 @@ def _build(seed: SeedCommitment, copy: int | None = None) -> Commitment:
             occurred_on=action.occurred_on,
             partner_ids=[partner_id(name) for name in action.with_],
             evidence_url=None,
-            actor=_actor(action.by),
+            actor=actor_of(action.by),
             request_id=rid(),
         )
         for name, response, note in action.responses:
             commitment.respond_to_action(
-                action_id=action_id, response=response, note=note, actor=_actor(name), request_id=rid()
+                action_id=action_id, response=response, note=note, actor=actor_of(name), request_id=rid()
             )
     commitment.report_progress(completion=Completion.SUBSTANTIAL, note=END_OF_TERM, actor=lead, request_id=rid())
     return commitment

@@ -12,6 +12,8 @@ from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
+from infrastructure.recorders import CoreAggregateRecorder, CoreApplicationRecorder
+
 DEFAULT_DATABASE_URL = "sqlite:///tutahi.db"
 MEMORY_URL = "sqlite:///:memory:"
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -54,6 +56,8 @@ class TutahiDatastore(SQLAlchemyDatastore):
 
 class TutahiFactory(SQLAlchemyFactory):
     datastore_class = TutahiDatastore
+    aggregate_recorder_class = CoreAggregateRecorder
+    application_recorder_class = CoreApplicationRecorder
 
 
 def store_env(url: str) -> dict[str, str]:

@@ -42,7 +42,6 @@ from eventsourcing.tests.persistence import (
 )
 from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.recorders import (
-    SQLAlchemyAggregateRecorder,
     SQLAlchemyApplicationRecorder,
     SQLAlchemyProcessRecorder,
     SQLAlchemyTrackingRecorder,
@@ -50,6 +49,7 @@ from eventsourcing_sqlalchemy.recorders import (
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from infrastructure.recorders import CoreAggregateRecorder, CoreApplicationRecorder
 from infrastructure.store import SQLITE_BUSY_TIMEOUT_MS, TutahiDatastore, TutahiFactory, store_env
 from tests.conftest import postgres_url, reset_postgres
 
@@ -180,7 +180,7 @@ class EventsRecorder(RecorderSuite):
 
     def create_recorder(self) -> AggregateRecorder:
         recorder = self.factory.aggregate_recorder("events")
-        assert type(recorder) is SQLAlchemyAggregateRecorder
+        assert type(recorder) is CoreAggregateRecorder
         return recorder
 
 
@@ -189,7 +189,7 @@ class SnapshotRecorder(RecorderSuite):
 
     def create_recorder(self) -> AggregateRecorder:
         recorder = self.factory.aggregate_recorder("snapshots")
-        assert type(recorder) is SQLAlchemyAggregateRecorder
+        assert type(recorder) is CoreAggregateRecorder
         return recorder
 
 
@@ -199,7 +199,7 @@ class ApplicationRecorderOfLedger(RecorderSuite):
 
     def create_recorder(self) -> SQLAlchemyApplicationRecorder:
         recorder = self.factory.application_recorder()
-        assert type(recorder) is SQLAlchemyApplicationRecorder
+        assert type(recorder) is CoreApplicationRecorder
         return recorder
 
 
@@ -254,10 +254,10 @@ class FactoryOfLedger:
         return TutahiFactory
 
     def expected_aggregate_recorder_class(self) -> type[AggregateRecorder]:
-        return SQLAlchemyAggregateRecorder
+        return CoreAggregateRecorder
 
     def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
-        return SQLAlchemyApplicationRecorder
+        return CoreApplicationRecorder
 
     def expected_tracking_recorder_class(self) -> type[TrackingRecorder]:
         return SQLAlchemyTrackingRecorder
