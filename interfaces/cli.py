@@ -262,12 +262,12 @@ def tokens_revoke(ctx: click.Context, token_id: str) -> None:
 def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads: int) -> None:
     """Run the service under gunicorn (SQLite: one process with threads;
     PostgreSQL: several worker processes)."""
-    from interfaces.serve import run_server
+    from interfaces.serve import exec_server
 
     url = database_url(ctx.obj["database_url"])
     with ledger_for(ctx):
         pass  # fail early, in one line, if the store cannot be opened
-    run_server(url, host=host, port=port, workers=workers, threads=threads, instance=ctx.obj["instance_path"])
+    exec_server(url, host=host, port=port, workers=workers, threads=threads, instance=ctx.obj["instance_path"])
 
 
 @main.group()

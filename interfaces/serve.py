@@ -1,21 +1,35 @@
 """``tutahi serve``: the service under gunicorn. SQLite takes one process with threads
 (one writer per file); PostgreSQL takes several worker processes. Each worker builds
-its own app after the fork; SIGTERM drains requests and stops gracefully."""
+its own app after the fork; SIGTERM drains requests and stops gracefully.
+
+``tutahi serve`` checks the store, then replaces its own process with ``python -m
+interfaces.serve`` (``exec_server``): the gunicorn master then holds neither the
+service's modules nor an open store connection, which a forked worker must not inherit
+(SQLite forbids carrying a connection across ``fork``); each worker imports the
+service and opens the store itself. The store URL travels in the environment, not on
+the command line, where any user could read a password in it.
+
+The options come from ``server_options`` alone, and ``WsgiServer`` serves any app
+factory with them, so a baseline app (the benchmarks' plain Flask route) can be served
+exactly as the service is."""
 
 from __future__ import annotations
 
+import argparse
 import os
-from typing import Any
+import sys
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, NoReturn
 
 from gunicorn.app.base import BaseApplication
 
-from interfaces.app import create_app
 
+class WsgiServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn serving the app that ``factory`` builds (in each worker, after the fork)."""
 
-class Server(BaseApplication):  # type: ignore[misc]
-    def __init__(self, url: str, options: dict[str, Any], instance: str | None) -> None:
-        self.url = url
-        self.instance = instance
+    def __init__(self, factory: Callable[[], Any], options: dict[str, Any]) -> None:
+        self.factory = factory
         self.options = options
         super().__init__()
 
@@ -24,15 +38,15 @@ class Server(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return create_app({"DATABASE_URL": self.url, "INSTANCE_PATH": self.instance})
+        return self.factory()
 
 
-def run_server(
-    url: str, *, host: str, port: int, workers: int | None, threads: int, instance: str | None = None
-) -> None:
+def server_options(url: str, *, host: str, port: int, workers: int | None, threads: int) -> dict[str, Any]:
+    """gunicorn's settings for a store at ``url``: one worker process on SQLite, else
+    ``workers`` (default: one per CPU, at least two); gthread workers of ``threads``."""
     sqlite = url.startswith("sqlite")
     count = 1 if sqlite else (workers or max(2, (os.cpu_count() or 1)))
-    options = {
+    return {
         "bind": f"{host}:{port}",
         "workers": count,
         "threads": threads,
@@ -47,4 +61,54 @@ def run_server(
         # No shared control socket in the home folder: several servers may run at once.
         "control_socket_disable": True,
     }
-    Server(url, options, instance).run()
+
+
+def service_app(url: str, instance: str | None) -> Any:
+    """The service's app (imported here: in the worker, after the fork)."""
+    from interfaces.app import create_app
+
+    return create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance})
+
+
+def run_server(
+    url: str, *, host: str, port: int, workers: int | None, threads: int, instance: str | None = None
+) -> None:
+    """Serves the service on the store at ``url`` with ``server_options``' settings until
+    SIGTERM (or SIGINT)."""
+    options = server_options(url, host=host, port=port, workers=workers, threads=threads)
+    WsgiServer(partial(service_app, url, instance), options).run()
+
+
+def exec_server(
+    url: str, *, host: str, port: int, workers: int | None, threads: int, instance: str | None = None
+) -> NoReturn:
+    """Replaces this process (same pid) with ``python -m interfaces.serve``."""
+    os.environ["TUTAHI_DATABASE_URL"] = url
+    if instance is not None:
+        os.environ["TUTAHI_INSTANCE_PATH"] = instance
+    argv = [sys.executable, "-m", "interfaces.serve", "--host", host, "--port", str(port), "--threads", str(threads)]
+    if workers is not None:
+        argv += ["--workers", str(workers)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m interfaces.serve``: what ``tutahi serve`` becomes once the store is
+    checked (the store from ``TUTAHI_DATABASE_URL``, keys from ``TUTAHI_INSTANCE_PATH``)."""
+    parser = argparse.ArgumentParser(prog="python -m interfaces.serve")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args(argv)
+    url = os.environ.get("TUTAHI_DATABASE_URL")
+    if not url:
+        parser.error("TUTAHI_DATABASE_URL is not set (start the service with: tutahi serve)")
+    instance = os.environ.get("TUTAHI_INSTANCE_PATH")
+    run_server(url, host=args.host, port=args.port, workers=args.workers, threads=args.threads, instance=instance)
+
+
+if __name__ == "__main__":
+    main()

@@ -113,7 +113,7 @@ def test_every_acknowledged_write_survives_twenty_sigkills(tmp_path: Path) -> No
             server.send_signal(signal.SIGKILL)
             server.wait(timeout=30)
             # gunicorn's worker may outlive its killed master for a moment: kill the group's stragglers.
-            subprocess.run(["pkill", "-KILL", "-f", f"--port {port}"], check=False)
+            subprocess.run(["pkill", "-KILL", "-f", "--", f"--port {port}"], check=False)
             stop.set()
             for thread in threads:
                 thread.join(timeout=30)
@@ -125,7 +125,7 @@ def test_every_acknowledged_write_survives_twenty_sigkills(tmp_path: Path) -> No
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-        subprocess.run(["pkill", "-KILL", "-f", f"--port {port}"], check=False)
+        subprocess.run(["pkill", "-KILL", "-f", "--", f"--port {port}"], check=False)
         log.close()
 
     assert unexpected == [], f"statuses other than 2xx/409/503: {sorted(set(unexpected))}"

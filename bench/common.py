@@ -1,0 +1,153 @@
+"""What every benchmark row shares: the result record, timing helpers, memory readings
+and the stores built through the application's own batch write path."""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from application.demo import PARTNERS, import_copies, load_demo, plan_copy
+from application.ledger import Ledger
+from interfaces.composition import open_ledger
+
+TARGETS_MD_LARGE = 1_000_000
+
+
+@dataclass
+class Result:
+    """One row of the table: the project's figure, the same run's baseline figure,
+    their ratio, and whether targets.md's target is met."""
+
+    id: str
+    what: str
+    figure: float
+    baseline: float
+    unit: str
+    ratio: float
+    target: str
+    met: bool
+    cpu_count: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes for a run: targets.md's (full) or small ones (``--quick``)."""
+
+    quick: bool
+    folder: Path  # scratch space for this run's stores and servers
+    stores: Path | None  # where large stores are kept between runs, if anywhere
+    cpus: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    def size(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def best_time(run: Callable[[], Any], repeat: int) -> float:
+    """The shortest of ``repeat`` wall-clock runs (the least disturbed one)."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def samples(run: Callable[[], Any], count: int, warmup: int = 3) -> list[float]:
+    """Wall-clock seconds of ``count`` runs, after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (p99 of 1,000 samples is the 990th smallest)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def rss_bytes(pid: int | str = "self") -> int:
+    """Resident set size of a process now (Linux ``/proc``), 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def ratio_row(
+    id: str,
+    what: str,
+    figure: float,
+    baseline: float,
+    unit: str,
+    target: str,
+    settings: Settings,
+    details: dict[str, Any] | None = None,
+    *,
+    higher_is_better: bool,
+    bound: float,
+) -> Result:
+    """A row whose target is a bound on figure ÷ baseline (``≥ bound`` when higher is
+    better, else ``≤ bound``)."""
+    ratio = figure / baseline if baseline else math.inf
+    met = ratio >= bound if higher_is_better else ratio <= bound
+    return Result(id, what, figure, baseline, unit, ratio, target, met, settings.cpus, details or {})
+
+
+# -- stores built through the application's batch path ------------------------------------------------
+
+PLAN_EVENTS = sum(commitment.version for commitment in plan_copy(1))  # events of one copy of the plan
+DEMO_EVENTS = len(PARTNERS) + PLAN_EVENTS  # the demo: its partners registered, then the plan
+
+
+def copies_for(events: int, demo_events: int) -> int:
+    """How many copies of the plan bring a store holding the demo to ``events`` events."""
+    return max(0, math.ceil((events - demo_events) / PLAN_EVENTS))
+
+
+def plan_store(settings: Settings, events: int) -> tuple[str, Ledger]:
+    """A SQLite file store of about ``events`` events: the demo plus copies of the plan,
+    imported through ``application.demo.import_copies`` (the ledger's batch path: each
+    transaction commits 20 copies' events, log entries, Merkle nodes and read models).
+    Kept in ``--stores`` between runs when given (an interrupted build resumes)."""
+    folder = settings.stores or settings.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{folder}/plan-{events}.db"
+    ledger = open_ledger(url)
+    load_demo(ledger)
+    copies = copies_for(events, DEMO_EVENTS)
+    if ledger.read_models.log_size() < events:
+        say(f"building a store of {events:,} events through the batch path ({copies:,} copies of the plan)")
+        started = time.perf_counter()
+        last = [started]
+
+        def report(done: int, total: int) -> None:
+            if time.perf_counter() - last[0] > 15:
+                last[0] = time.perf_counter()
+                say(f"  {done:,} of {total:,} copies, {time.perf_counter() - started:.0f} s")
+
+        import_copies(ledger, copies, progress=report)
+        say(f"  built: {ledger.read_models.log_size():,} events in {time.perf_counter() - started:.0f} s")
+    return url, ledger

@@ -1,0 +1,191 @@
+"""W1 and W3, the write rows of targets.md.
+
+- W1, commands through the application layer: single-event commands/s on a SQLite
+  file (joint actions and milestones on the demo's commitments, each its own unit of
+  work: load, rules, event, log entry, Merkle nodes, read models, one commit) ÷
+  single-row commits/s of raw ``sqlite3`` with the same pragmas (WAL,
+  ``synchronous=FULL``) and the same row size. Measured in alternating rounds so
+  that both see the same disk. Target ≥ 0.5.
+- W3, batch import: events/s importing the demo plan ×1,000 (``import_copies``, the
+  batch path) ÷ raw ``executemany`` inserts of as many rows of the same size in
+  transactions of the same size. Target ≥ 0.3.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+from application.demo import (
+    COMMITMENTS,
+    DIA,
+    HUI_E,
+    SSC,
+    TINZ,
+    actor_of,
+    commitment_id,
+    import_copies,
+    load_demo,
+    partner_id,
+)
+from application.ledger import Ledger
+from bench.common import PLAN_EVENTS, Result, Settings, ratio_row, say
+from interfaces.composition import open_ledger
+
+COPIES_PER_TRANSACTION = 20  # import_copies' default
+
+
+def raw_table(path: Path) -> sqlite3.Connection:
+    """A raw ``sqlite3`` connection with the service's pragmas and a table shaped like
+    the event store's (id, originator id, version, topic, state)."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, originator_id BLOB NOT NULL, "
+        "originator_version INTEGER NOT NULL, topic TEXT NOT NULL, state BLOB NOT NULL)"
+    )
+    return connection
+
+
+def stored_state_size(url: str) -> int:
+    """The mean size in bytes of the stored events' state in a SQLite store."""
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        return round(connection.execute("SELECT avg(length(state)) FROM tutahi_events").fetchone()[0])
+    finally:
+        connection.close()
+
+
+def commands(ledger: Ledger) -> Iterator[Callable[[int], object]]:
+    """Single-event commands, round-robin over the demo's commitments: joint actions
+    (recorded by the lead, naming its community partner) and new milestones."""
+    today = date(2016, 5, 1)
+    nz3, nz4 = commitment_id("NZ0003"), commitment_id("NZ0004")
+    leads = {seed.external_ref: actor_of(seed.lead) for seed in COMMITMENTS}
+    while True:
+        yield lambda n: ledger.record_joint_action(
+            nz3,
+            summary=f"Benchmark workshop {n} on the integrity assessment",
+            occurred_on=today,
+            partner_ids=[partner_id(TINZ)],
+            actor=actor_of(SSC),
+            request_id=f"w1-{n}",
+        )
+        yield lambda n: ledger.record_joint_action(
+            nz4,
+            summary=f"Benchmark hui {n} on the accord's principles",
+            occurred_on=today,
+            partner_ids=[partner_id(HUI_E)],
+            actor=actor_of(DIA),
+            request_id=f"w1-{n}",
+        )
+        for ref in ("NZ0001", "NZ0002"):
+            yield lambda n, ref=ref: ledger.add_milestone(
+                commitment_id(ref),
+                title=f"Benchmark milestone {n}",
+                due_on=today,
+                actor=leads[ref],
+                request_id=f"w1-{n}",
+            )
+
+
+def measure_w1(settings: Settings) -> Result:
+    total = settings.size(2_000, 200)
+    rounds = 5
+    url = f"sqlite:///{settings.folder}/w1.db"
+    ledger = open_ledger(url)
+    connection = raw_table(settings.folder / "w1-raw.db")
+    try:
+        load_demo(ledger)
+        stream = commands(ledger)
+        done = 0
+        for _ in range(20):  # warm up: caches, compiled statements
+            next(stream)(done)
+            done += 1
+        blob = os.urandom(stored_state_size(url))
+        ident = os.urandom(16)
+        app_seconds = raw_seconds = 0.0
+        raw_done = 0
+        say(f"W1: {total:,} commands and {total:,} raw commits in {rounds} alternating rounds")
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for _ in range(total // rounds):
+                next(stream)(done)
+                done += 1
+            app_seconds += time.perf_counter() - started
+            started = time.perf_counter()
+            for _ in range(total // rounds):
+                raw_done += 1
+                connection.execute("BEGIN")
+                connection.execute(
+                    "INSERT INTO events (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
+                    (ident, raw_done, "bench:Event", blob),
+                )
+                connection.execute("COMMIT")
+            raw_seconds += time.perf_counter() - started
+        measured = rounds * (total // rounds)
+    finally:
+        ledger.close()
+        connection.close()
+    return ratio_row(
+        "W1",
+        "single-event commands/s through the application ÷ raw sqlite3 single-row commits/s",
+        measured / app_seconds,
+        raw_done / raw_seconds,
+        "commands/s",
+        "≥ 0.5",
+        settings,
+        {"commands": measured, "row_bytes": len(blob), "app_s": app_seconds, "raw_s": raw_seconds},
+        higher_is_better=True,
+        bound=0.5,
+    )
+
+
+def measure_w3(settings: Settings) -> Result:
+    copies = settings.size(1_000, 20)
+    url = f"sqlite:///{settings.folder}/w3.db"
+    ledger = open_ledger(url)
+    try:
+        load_demo(ledger)
+        say(f"W3: importing the plan ×{copies:,} ({copies * PLAN_EVENTS:,} events)")
+        started = time.perf_counter()
+        imported = import_copies(ledger, copies, per_transaction=COPIES_PER_TRANSACTION)
+        app_seconds = time.perf_counter() - started
+    finally:
+        ledger.close()
+    events = imported.events_added
+    size = stored_state_size(url)
+    per_transaction = COPIES_PER_TRANSACTION * PLAN_EVENTS
+    connection = raw_table(settings.folder / "w3-raw.db")
+    try:
+        blob = os.urandom(size)
+        rows = [(os.urandom(16), 1 + i % PLAN_EVENTS, "bench:Event", blob) for i in range(events)]
+        say(f"W3: raw executemany of {events:,} rows, {per_transaction:,} per transaction")
+        started = time.perf_counter()
+        for first in range(0, events, per_transaction):
+            connection.execute("BEGIN")
+            connection.executemany(
+                "INSERT INTO events (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
+                rows[first : first + per_transaction],
+            )
+            connection.execute("COMMIT")
+        raw_seconds = time.perf_counter() - started
+    finally:
+        connection.close()
+    return ratio_row(
+        "W3",
+        f"events/s importing the demo plan ×{copies:,} ÷ raw batched sqlite3 inserts",
+        events / app_seconds,
+        events / raw_seconds,
+        "events/s",
+        "≥ 0.3",
+        settings,
+        {"events": events, "row_bytes": size, "rows_per_transaction": per_transaction, "app_s": app_seconds},
+        higher_is_better=True,
+        bound=0.3,
+    )
