@@ -189,46 +189,61 @@ def api_client(settings: Settings, url: str) -> tuple[Flask, FlaskClient, dict[s
     return app, app.test_client(), {"Authorization": f"Bearer {issued.token}"}
 
 
-def timeline_p99(settings: Settings, events: int, pages: int) -> tuple[float, dict[str, Any]]:
-    """p99 seconds of 100-entry partner timeline pages in a plan store of ``events``:
-    the Department of Internal Affairs (in half the commitments) and Transparency
+class TimelinePages:
+    """100-entry partner timeline pages of a plan store, through the service's Flask
+    app: the Department of Internal Affairs (in half the commitments) and Transparency
     International New Zealand (in a quarter), first pages and pages after random
-    cursors."""
-    url, ledger = plan_store(settings, events)
-    size = ledger.read_models.log_size()
-    ledger.close()
-    app, client, headers = api_client(settings, url)
-    rng = random.Random(events)
-    partners = [partner_id(DIA), partner_id(TINZ)]
-    try:
+    cursors in the newer half of the log."""
 
-        def page(n: int) -> None:
-            cursor = "" if n % 10 == 0 else f"&after={rng.randrange(size // 2, size)}"
-            response = client.get(f"/api/v1/partners/{partners[n % 2]}/timeline?limit=100{cursor}", headers=headers)
-            assert response.status_code == 200, response.get_data(as_text=True)
-            assert len(response.get_json()["items"]) == 100
+    def __init__(self, settings: Settings, events: int) -> None:
+        url, ledger = plan_store(settings, events)
+        self.size = ledger.read_models.log_size()
+        ledger.close()
+        self.app, self.client, self.headers = api_client(settings, url)
+        self.rng = random.Random(events)
+        self.partners = [partner_id(DIA), partner_id(TINZ)]
+        self.times: list[float] = []
 
-        for n in range(20):
-            page(n)
-        times = []
-        for n in range(pages):
-            started = time.perf_counter()
-            page(n)
-            times.append(time.perf_counter() - started)
-    finally:
-        app.extensions["tutahi"].close()
-    return percentile(times, 99), {"events": size, "pages": pages, "median_s": median(times)}
+    def page(self, n: int, timed: bool = True) -> None:
+        cursor = "" if n % 10 == 0 else f"&after={self.rng.randrange(self.size // 2, self.size)}"
+        url = f"/api/v1/partners/{self.partners[n % 2]}/timeline?limit=100{cursor}"
+        started = time.perf_counter()
+        response = self.client.get(url, headers=self.headers)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert len(response.get_json()["items"]) == 100
+        if timed:
+            self.times.append(elapsed)
+
+    def close(self) -> None:
+        self.app.extensions["tutahi"].close()
+
+    def details(self) -> dict[str, Any]:
+        return {"events": self.size, "pages": len(self.times), "median_s": median(self.times)}
 
 
 def measure_r2(settings: Settings) -> Result:
-    small, large = settings.size(10_000, 2_000), settings.size(1_000_000, 20_000)
+    small_size, large_size = settings.size(10_000, 2_000), settings.size(1_000_000, 20_000)
     pages = settings.size(1_000, 200)
-    say(f"R2: {pages} timeline pages at {small:,} and {large:,} events")
-    p99_small, at_small = timeline_p99(settings, small, pages)
-    p99_large, at_large = timeline_p99(settings, large, pages)
+    small = TimelinePages(settings, small_size)
+    try:
+        large = TimelinePages(settings, large_size)
+        try:
+            say(f"R2: {pages} timeline pages at {small_size:,} and {large_size:,} events, alternately")
+            for n in range(20):
+                small.page(n, timed=False), large.page(n, timed=False)
+            for n in range(pages):  # alternately: both sizes see the same machine
+                small.page(n)
+                large.page(n)
+        finally:
+            large.close()
+    finally:
+        small.close()
+    p99_small, p99_large = percentile(small.times, 99), percentile(large.times, 99)
+    at_small, at_large = small.details(), large.details()
     return ratio_row(
         "R2",
-        f"p99 of a 100-entry timeline page with {large:,} events stored ÷ with {small:,}",
+        f"p99 of a 100-entry timeline page with {large_size:,} events stored ÷ with {small_size:,}",
         p99_large,
         p99_small,
         "s",

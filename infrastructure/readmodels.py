@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, bindparam, delete, exists, func, or_, select, text
+from sqlalchemy import Select, Uuid, and_, bindparam, delete, exists, func, literal, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
 from application.errors import BadQuery
@@ -30,6 +31,7 @@ from infrastructure.tables import (
     memberships,
     merkle_nodes,
     metadata,
+    partner_timeline,
     partners,
     timeline_entries,
 )
@@ -76,6 +78,26 @@ class SqlReadModels:
         self._upserts: dict[str, Any] = {}
         with self.recorder.transaction(commit=True) as session:
             metadata.create_all(session.connection(), checkfirst=True)
+            self._fill_partner_timeline(session)
+
+    @staticmethod
+    def _fill_partner_timeline(tx: Any) -> None:
+        """Fills ``rm_partner_timeline`` from the timeline and memberships of a store
+        written before it existed (once: when it is empty and the timeline is not)."""
+        if tx.execute(select(partner_timeline.c.position).limit(1)).first() is not None:
+            return
+        if tx.execute(select(timeline_entries.c.position).limit(1)).first() is None:
+            return
+        t, m = timeline_entries.c, memberships.c
+        rows = select(m.partner_id, t.position, t.commitment_id).join_from(
+            timeline_entries, memberships, m.commitment_id == t.commitment_id
+        )
+        insert = postgresql.insert if tx.bind.dialect.name == "postgresql" else sqlite.insert
+        tx.execute(
+            insert(partner_timeline)
+            .from_select(["partner_id", "position", "commitment_id"], rows)
+            .on_conflict_do_nothing()  # another process filling it at the same start
+        )
 
     def _read(self) -> Any:
         return self.recorder.transaction(commit=False)
@@ -189,6 +211,14 @@ class SqlReadModels:
                     for e in entries
                 ],
             )
+            t, m = timeline_entries.c, memberships.c
+            first, last = min(e.position for e in entries), max(e.position for e in entries)
+            fanned = (
+                select(m.partner_id, t.position, t.commitment_id)
+                .join_from(timeline_entries, memberships, m.commitment_id == t.commitment_id)
+                .where(t.position.between(first, last))
+            )
+            tx.execute(partner_timeline.insert().from_select(["partner_id", "position", "commitment_id"], fanned))
 
     def put_summary(self, tx: Any, summary: CommitmentSummary) -> None:
         values = {
@@ -214,12 +244,25 @@ class SqlReadModels:
         self._upsert(tx, commitment_summaries, values, ["id"], keep=("created_position",))
 
     def replace_memberships(self, tx: Any, commitment_id: UUID, members: Sequence[MemberRow]) -> None:
+        """The commitment's partners now; a partner who left loses the commitment's
+        entries from its timeline, one who joined gains all of them."""
+        before = {
+            row[0]
+            for row in tx.execute(select(memberships.c.partner_id).where(memberships.c.commitment_id == commitment_id))
+        }
+        after = {m.partner_id for m in members}
         tx.execute(delete(memberships).where(memberships.c.commitment_id == commitment_id))
         if members:
             tx.execute(
                 memberships.insert(),
                 [{"commitment_id": m.commitment_id, "partner_id": m.partner_id, "role": m.role} for m in members],
             )
+        pt, t = partner_timeline.c, timeline_entries.c
+        for gone in before - after:
+            tx.execute(delete(partner_timeline).where(pt.commitment_id == commitment_id, pt.partner_id == gone))
+        for joined in after - before:
+            entries = select(literal(joined, Uuid), t.position, t.commitment_id).where(t.commitment_id == commitment_id)
+            tx.execute(partner_timeline.insert().from_select(["partner_id", "position", "commitment_id"], entries))
 
     def clear_read_models(self, tx: Any) -> None:
         for table in READ_MODEL_TABLES:
@@ -366,11 +409,14 @@ class SqlReadModels:
             summary=row.summary,
         )
 
-    def _timeline_page(self, query: Select[Any], limit: int, after: str | None) -> Page[TimelineEntry]:
+    def _timeline_page(
+        self, query: Select[Any], limit: int, after: str | None, position: Any = timeline_entries.c.position
+    ) -> Page[TimelineEntry]:
+        """Newest first, by ``position`` (the column of the index the page is read from)."""
         cursor = parse_cursor(after)
         if cursor is not None:
-            query = query.where(timeline_entries.c.position < cursor)
-        rows = self._page(query.order_by(timeline_entries.c.position.desc()), limit)
+            query = query.where(position < cursor)
+        rows = self._page(query.order_by(position.desc()), limit)
         items = [self._entry(row) for row in rows[:limit]]
         return Page(items, str(items[-1].position) if len(rows) > limit else None)
 
@@ -379,16 +425,18 @@ class SqlReadModels:
         return self._timeline_page(query, limit, after)
 
     def partner_timeline(self, partner_id: UUID, viewer: Viewer, limit: int, after: str | None) -> Page[TimelineEntry]:
-        t, m, c = timeline_entries.c, memberships.c, commitment_summaries.c
+        t, pt, c = timeline_entries.c, partner_timeline.c, commitment_summaries.c
         query = (
             select(timeline_entries)
-            .join(memberships, and_(m.commitment_id == t.commitment_id, m.partner_id == partner_id))
-            .join(commitment_summaries, c.id == t.commitment_id)
+            .select_from(partner_timeline)
+            .join(timeline_entries, t.position == pt.position)
+            .join(commitment_summaries, c.id == pt.commitment_id)
+            .where(pt.partner_id == partner_id)
         )
         visible = self._visible_to(viewer, c.id, c.visibility)
         if visible is not True:
             query = query.where(visible)
-        return self._timeline_page(query, limit, after)
+        return self._timeline_page(query, limit, after, pt.position)
 
     def partner_row(self, partner_id: UUID) -> PartnerRow | None:
         with self._read() as session:

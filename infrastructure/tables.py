@@ -105,4 +105,17 @@ timeline_entries = Table(
     Index("rm_timeline_commitment", "commitment_id", "position"),
 )
 
-READ_MODEL_TABLES = (partners, commitment_summaries, memberships, timeline_entries)
+# Each timeline entry once per partner of its commitment (its partners now, as the
+# partner timeline shows them), so that a page of a partner's timeline is one range of
+# this primary key however many events are stored (joining the memberships instead
+# sorted every entry of every commitment the partner belongs to).
+partner_timeline = Table(
+    "rm_partner_timeline",
+    metadata,
+    Column("partner_id", Uuid, primary_key=True),
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("commitment_id", Uuid, nullable=False),
+    Index("rm_partner_timeline_commitment", "commitment_id", "partner_id"),
+)
+
+READ_MODEL_TABLES = (partners, commitment_summaries, memberships, timeline_entries, partner_timeline)

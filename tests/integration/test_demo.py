@@ -3,10 +3,14 @@ read models that a rebuild from the log reproduces row for row."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from sqlalchemy import create_engine, text
 
 from application.demo import PLAN, commitment_id, import_copies, load_demo, plan_copy
 from application.ledger import Ledger
+from interfaces.composition import open_ledger
 
 
 def test_the_demo_loads_the_2014_16_plan_as_product_md_describes(ledger: Ledger) -> None:
@@ -93,3 +97,22 @@ def test_copies_of_the_plan_import_in_batches_once_each_and_verify(ledger: Ledge
 def test_copies_are_numbered_from_one() -> None:
     with pytest.raises(ValueError):
         plan_copy(0)
+
+
+def test_a_store_written_before_the_partner_timeline_table_gets_it_filled_on_opening(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/older.db"
+    ledger = open_ledger(url)
+    load_demo(ledger)
+    rows = ledger.read_models.dump_read_models()
+    ledger.close()
+    assert rows["rm_partner_timeline"], "the demo's partners have timelines"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE rm_partner_timeline"))
+    engine.dispose()
+
+    reopened = open_ledger(url)
+    try:
+        assert reopened.read_models.dump_read_models() == rows
+    finally:
+        reopened.close()

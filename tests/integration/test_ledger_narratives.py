@@ -567,6 +567,38 @@ def test_a_partners_timeline_gathers_every_commitment_it_belongs_to(ledger: Ledg
     assert {e.commitment_id for e in ledger.partner_timeline(world.tpk.id, AUDITOR).items} == {elsewhere}
 
 
+def test_a_partner_that_leaves_loses_the_commitment_from_its_timeline_and_gets_it_all_back_on_rejoining(
+    ledger: Ledger, world: World
+) -> None:
+    """The partner timeline shows the commitments the partner belongs to now, each with
+    its whole history (what was recorded before the partner joined included)."""
+    accord = create(ledger, world.dia, ref="NZ0004")
+    other = create(ledger, world.msd, ref="NZ0001")
+    join(ledger, other, world.hui_e, PartnerRole.COMMUNITY, world.msd)
+    ledger.add_milestone(accord, title="Before Hui E! joined", due_on=date(2015, 1, 1), actor=world.dia, request_id="b")
+    join(ledger, accord, world.hui_e, PartnerRole.COMMUNITY, world.dia)
+    ledger.add_milestone(accord, title="After Hui E! joined", due_on=date(2015, 2, 1), actor=world.dia, request_id="a")
+
+    def commitments_on_timeline() -> dict[UUID, int]:
+        seen: dict[UUID, int] = {}
+        for entry in ledger.partner_timeline(world.hui_e.id, AUDITOR, limit=1000).items:
+            seen[entry.commitment_id] = seen.get(entry.commitment_id, 0) + 1
+        return seen
+
+    assert commitments_on_timeline() == {accord: 5, other: 3}  # created, lead, milestone, Hui E!, milestone
+    ledger.remove_partner(accord, partner_id=world.hui_e.id, reason="stepped back", actor=world.hui_e, request_id="l")
+    assert commitments_on_timeline() == {other: 3}
+    ledger.add_milestone(accord, title="While away", due_on=date(2015, 3, 1), actor=world.dia, request_id="w")
+    assert commitments_on_timeline() == {other: 3}
+    join(ledger, accord, world.hui_e, PartnerRole.COMMUNITY, world.dia)
+    assert commitments_on_timeline() == {accord: 8, other: 3}  # + left, milestone while away, joined again
+    own = ledger.partner_timeline(world.hui_e.id, AUDITOR, limit=1000).items
+    assert own == sorted(own, key=lambda e: e.position, reverse=True)
+    rows = ledger.read_models.dump_read_models()
+    ledger.rebuild_read_models()
+    assert ledger.read_models.dump_read_models() == rows
+
+
 # -- lists and search ----------------------------------------------------------------------
 
 
