@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,12 @@ class Settings:
 
     def size(self, full: int, quick: int) -> int:
         return quick if self.quick else full
+
+    @property
+    def instance(self) -> str:
+        """The instance folder (signing key) for the stores: kept beside them with
+        ``--stores``, so that checkpoints stored in a kept store still verify."""
+        return str((self.stores or self.folder) / "instance")
 
 
 def say(message: str) -> None:
@@ -151,3 +159,11 @@ def plan_store(settings: Settings, events: int) -> tuple[str, Ledger]:
         import_copies(ledger, copies, progress=report)
         say(f"  built: {ledger.read_models.log_size():,} events in {time.perf_counter() - started:.0f} s")
     return url, ledger
+
+
+def copy_store(url: str, target: Path) -> str:
+    """A consistent copy of a SQLite store (SQLite's online backup), for a row that
+    writes to it (checkpoints, requests): the kept store stays as it was."""
+    with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
+    return f"sqlite:///{target}"

@@ -28,7 +28,6 @@ import random
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -46,7 +45,7 @@ from uuid import UUID, uuid4, uuid5
 from application.credentials import Credentials
 from application.demo import COMMITMENTS, DIA, HUI_E, PARTNERS, commitment_id, partner_id
 from application.ledger import Ledger
-from bench.common import DEMO_EVENTS, Result, Settings, copies_for, plan_store, ratio_row, rss_bytes, say
+from bench.common import DEMO_EVENTS, Result, Settings, copies_for, copy_store, plan_store, ratio_row, rss_bytes, say
 from domain.values import Actor, ActorRole, OgpValue, PartnerKind, PartnerRole
 from infrastructure.credentials import SqlCredentialStore
 from interfaces import cli
@@ -629,14 +628,6 @@ def measure_w2(settings: Settings) -> Result:
 
 
 # -- M1 ---------------------------------------------------------------------------------
-
-
-def copy_store(url: str, target: Path) -> str:
-    """A consistent copy of a SQLite store (SQLite's online backup), so that M1's writes
-    never change a store other rows read or keep between runs."""
-    with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as source, closing(sqlite3.connect(target)) as copy:
-        source.backup(copy)
-    return f"sqlite:///{target}"
 
 
 def plan_mix(ledger: Ledger, events: int, copies: int, rng: random.Random) -> Mix:

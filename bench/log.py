@@ -20,8 +20,8 @@ from sqlalchemy import text
 
 from application.audit import Auditor
 from application.offline import canonical
-from bench.common import Result, Settings, best_time, median, plan_store, ratio_row, say
-from interfaces.composition import open_auditor
+from bench.common import Result, Settings, best_time, copy_store, median, plan_store, ratio_row, say
+from interfaces.composition import open_auditor, open_ledger
 
 # -- A1 ---------------------------------------------------------------------------------------------
 
@@ -29,9 +29,14 @@ from interfaces.composition import open_auditor
 def measure_a1(settings: Settings, events: int, repeat: int = 3) -> Result:
     """Full verification of a plan store of ``events`` events (recompute every leaf
     from the stored event, rebuild the tree, reproduce the latest checkpoint's root)
-    ÷ sha256 alone over the same canonical leaf bytes."""
-    _, ledger = plan_store(settings, events)
+    ÷ sha256 alone over the same canonical leaf bytes. On a copy of the store, with a
+    key of this run's: the checkpoint it makes is signed and stored there."""
+    url, kept = plan_store(settings, events)
+    kept.close()
+    ledger = open_ledger(copy_store(url, settings.folder / "a1.db"))
     try:
+        with ledger.transaction() as tx:  # checkpoints of earlier runs were signed with their keys
+            tx.execute(text("DELETE FROM tutahi_checkpoints"))
         auditor = open_auditor(ledger, str(settings.folder / "instance"))
         auditor.checkpoint()  # verification also reproduces the latest checkpoint's root
         size = auditor.size()
@@ -99,7 +104,7 @@ def measure_a2_a3(settings: Settings, small: int, large: int, rounds: int) -> tu
     for size in (small, large):
         _, ledger = plan_store(settings, size)
         try:
-            auditor = open_auditor(ledger, str(settings.folder / "instance"))
+            auditor = open_auditor(ledger, settings.instance)
             proof_seconds(auditor, size, max(rounds // 10, 3), rng)  # warm up
             say(f"A2/A3: {rounds} proofs and {max(rounds // 10, 5)} checkpoints at {size:,} leaves")
             figures[size] = (

@@ -182,7 +182,7 @@ def measure_r1_r3(settings: Settings) -> tuple[Result, Result]:
 
 def api_client(settings: Settings, url: str) -> tuple[Flask, FlaskClient, dict[str, str]]:
     """The service's Flask app over ``url`` and an auditor's Authorization header."""
-    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(settings.folder / "instance")})
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": settings.instance})
     logging.getLogger("tutahi.access").setLevel(logging.WARNING)  # one JSON line per request otherwise
     services = app.extensions["tutahi"]
     issued = services.credentials.issue(ActorRole.AUDITOR, name="Benchmark auditor", now=datetime.now(UTC))
