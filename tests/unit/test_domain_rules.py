@@ -6,6 +6,7 @@ same version, same state, and no pending event to save."""
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 import unicodedata
 from collections.abc import Callable
@@ -14,7 +15,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, Mapper, UUIDAsHex
 
+from application.transcodings import register_domain_transcodings
 from domain.commitment import Commitment
 from domain.errors import (
     AlreadyPartner,
@@ -721,3 +724,33 @@ def test_commands_on_a_copy_leave_the_original_as_it_was() -> None:
     assert str(TPK.id) not in original.partners and original.progress == []
     assert [type(e).__name__ for e in original.collect_events()] == ["PartnerJoined"]
     assert clone.status is Status.WITHDRAWN and original.status is Status.ACTIVE
+
+
+def test_a_snapshot_stores_the_parts_as_plain_rows_and_restores_the_state_exactly() -> None:
+    original = populated()
+    original.reach_milestone(
+        milestone_id=MILESTONE, reached_on=TODAY, today=TODAY, evidence_url="https://example.govt.nz/r", note="done",
+        actor=DIA, request_id="r",
+    )  # fmt: skip
+    original.respond_to_action(
+        action_id=ACTION, response=Response.DISPUTED, note="not quite", actor=IWI, request_id="d"
+    )
+    original.report_progress(completion=Completion.LIMITED, note="mid-term", actor=DIA, request_id="p")
+    original.remove_partner(partner_id=MSD.id, reason="moved on", actor=MSD, request_id="l")
+    original.collect_events()
+    transcoder = JSONTranscoder()  # as the Ledger's: the library's transcodings and the domain's
+    transcoder.register(UUIDAsHex())
+    transcoder.register(DatetimeAsISO())
+    register_domain_transcodings(transcoder)
+    mapper: Mapper[UUID] = Mapper(transcoder=transcoder)
+
+    snapshot = Commitment.Snapshot.take(original)
+    stored = mapper.to_stored_event(snapshot)
+    restored = mapper.to_domain_event(stored).mutate(None)
+
+    assert stored.topic == "domain.commitment:Commitment.Snapshot"
+    rows = json.loads(stored.state)["state"]
+    assert rows["actions"][0][0] == ACTION.hex and rows["milestones"][0][3] == TODAY.isoformat()
+    assert isinstance(restored, Commitment)
+    assert restored == original
+    assert vars(restored) == vars(original)
