@@ -46,8 +46,8 @@ def select_events_core(
         ]
 
 
-class CoreAggregateRecorder(SQLAlchemyAggregateRecorder):
-    """Snapshots (and any aggregate recorder): the library's, reading with Core."""
+class CoreEventReads:
+    """``select_events`` through ``select_events_core``, for both recorders below."""
 
     def select_events(
         self,
@@ -57,23 +57,18 @@ class CoreAggregateRecorder(SQLAlchemyAggregateRecorder):
         desc: bool = False,
         limit: int | None = None,
     ) -> list[StoredEvent]:
+        assert isinstance(self, SQLAlchemyAggregateRecorder)
         return select_events_core(self, originator_id, gt, lte, desc, limit)
 
 
-class CoreApplicationRecorder(SQLAlchemyApplicationRecorder):
+class CoreAggregateRecorder(CoreEventReads, SQLAlchemyAggregateRecorder):
+    """Snapshots (and any aggregate recorder): the library's, reading with Core."""
+
+
+class CoreApplicationRecorder(CoreEventReads, SQLAlchemyApplicationRecorder):
     """Events and the notification log: the library's recorder, inserting and reading
     with Core statements. Inserts keep the library's table lock (PostgreSQL: insert
     and commit order agree) and its NOTIFY."""
-
-    def select_events(
-        self,
-        originator_id: UUID | str,
-        gt: int | None = None,
-        lte: int | None = None,
-        desc: bool = False,
-        limit: int | None = None,
-    ) -> list[StoredEvent]:
-        return select_events_core(self, originator_id, gt, lte, desc, limit)
 
     def _insert_stored_events(self, session: Session, stored_events: Sequence[StoredEvent], **_: Any) -> Sequence[int]:
         table: Table = self.events_record_cls.__table__
