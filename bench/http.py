@@ -691,7 +691,7 @@ def measure_m1(settings: Settings) -> Result:
     }
     return Result(
         "M1",
-        "peak RSS of tutahi serve's process tree under mixed load, 1,000,000 events stored (baseline: plain Flask)",
+        f"peak RSS of tutahi serve's process tree under mixed load, {events:,} events stored (baseline: plain Flask)",
         figure,
         baseline_mib,
         "MiB",
