@@ -365,20 +365,19 @@ def import_copies(
         raise ValueError("copies must be 0 or more, per_transaction 1 or more")
     load_demo(ledger)
     events = added = 0
-    copy = 1
-    while copy <= copies:
+    for first in range(1, copies + 1, per_transaction):
+        last = min(first + per_transaction - 1, copies)
         batch = [
             commitment
-            for n in range(copy, min(copy + per_transaction, copies + 1))
+            for n in range(first, last + 1)
             if not ledger.recorded(_copy_id(n))
             for commitment in plan_copy(n)
         ]
         if batch:
             events += len(ledger.commit(*batch))
             added += len(batch) // len(COMMITMENTS)
-        copy = min(copy + per_transaction, copies + 1)
         if progress is not None:
-            progress(copy - 1, copies)
+            progress(last, copies)
     return ImportResult(added, events)
 
 

@@ -19,8 +19,6 @@ from application.demo import PARTNERS, import_copies, load_demo, plan_copy
 from application.ledger import Ledger
 from interfaces.composition import open_ledger
 
-TARGETS_MD_LARGE = 1_000_000
-
 
 @dataclass
 class Result:
@@ -70,18 +68,6 @@ def best_time(run: Callable[[], Any], repeat: int) -> float:
         run()
         times.append(time.perf_counter() - started)
     return min(times)
-
-
-def samples(run: Callable[[], Any], count: int, warmup: int = 3) -> list[float]:
-    """Wall-clock seconds of ``count`` runs, after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        run()
-    times = []
-    for _ in range(count):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

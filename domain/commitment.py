@@ -3,7 +3,6 @@ its partners then did about it."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -174,10 +173,10 @@ class Commitment(Aggregate):
         @classmethod
         def take(cls, aggregate: Any) -> Any:
             snapshot = super().take(aggregate)
-            return dataclasses.replace(snapshot, state=pack_parts(snapshot.state))
+            return replace(snapshot, state=pack_parts(snapshot.state))
 
         def mutate(self, _: None) -> Any:
-            unpacked = dataclasses.replace(self, state=unpack_parts(self.state))
+            unpacked = replace(self, state=unpack_parts(self.state))
             return LibrarySnapshot.mutate(unpacked, None)
 
     class Event(Aggregate.Event):

@@ -80,8 +80,7 @@ class SqlReadModels:
             metadata.create_all(session.connection(), checkfirst=True)
             self._fill_partner_timeline(session)
 
-    @staticmethod
-    def _fill_partner_timeline(tx: Any) -> None:
+    def _fill_partner_timeline(self, tx: Any) -> None:
         """Fills ``rm_partner_timeline`` from the timeline and memberships of a store
         written before it existed (once: when it is empty and the timeline is not)."""
         if tx.execute(select(partner_timeline.c.position).limit(1)).first() is not None:
@@ -92,7 +91,7 @@ class SqlReadModels:
         rows = select(m.partner_id, t.position, t.commitment_id).join_from(
             timeline_entries, memberships, m.commitment_id == t.commitment_id
         )
-        insert = postgresql.insert if tx.bind.dialect.name == "postgresql" else sqlite.insert
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         tx.execute(
             insert(partner_timeline)
             .from_select(["partner_id", "position", "commitment_id"], rows)
