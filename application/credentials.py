@@ -11,6 +11,7 @@ from typing import Protocol
 from uuid import UUID, uuid4, uuid5
 
 from application.errors import NotFound
+from application.idempotency import Idempotency
 from application.ledger import Ledger
 from domain.errors import InvalidValue
 from domain.values import NAME_MAX, Actor, ActorRole, PartnerKind, clean_title
@@ -81,7 +82,13 @@ class Credentials:
         self.ledger = ledger
 
     def issue(
-        self, role: ActorRole, *, partner_id: UUID | None = None, name: str | None = None, now: datetime
+        self,
+        role: ActorRole,
+        *,
+        partner_id: UUID | None = None,
+        name: str | None = None,
+        now: datetime,
+        idempotency: Idempotency | None = None,
     ) -> IssuedToken:
         """Agency and community tokens belong to a partner whose kind fits the role;
         auditor and admin tokens belong to a named office or person."""
@@ -115,8 +122,12 @@ class Credentials:
             issued_at=now,
             revoked_at=None,
         )
-        self.store.add(credential)
-        return IssuedToken(credential, token)
+        issued = IssuedToken(credential, token)
+        with self.ledger.unit_of_work() as tx:
+            self.store.add(credential)
+            if idempotency is not None:
+                idempotency.keep(tx, self.ledger.idempotency, issued)
+        return issued
 
     def authenticate(self, token: str) -> Actor | None:
         """The actor a token stands for, or None if it is unknown or revoked."""

@@ -36,6 +36,10 @@ class ConcurrentWrite(ApplicationError):
     code = "concurrent-write"
 
 
+class KeyInUse(ConcurrentWrite):
+    """A concurrent request with the same Idempotency-Key recorded its change first."""
+
+
 class StoreBusy(ApplicationError):
     """The store is busy (locked by another writer); retry shortly."""
 
@@ -46,3 +50,16 @@ class BadQuery(ApplicationError):
     """A query argument that cannot be satisfied (unknown version, bad cursor)."""
 
     code = "bad-query"
+
+
+class LogIntegrityError(ApplicationError):
+    """Stored log data does not match its hashes: it was changed behind the service's
+    back. Reads of that part of the log stop here and name the position."""
+
+    code = "log-integrity"
+
+    def __init__(self, position: int | None, detail: str) -> None:
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"the log fails verification{where}: {detail}")
+        self.position = position
+        self.detail = detail

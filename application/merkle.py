@@ -125,38 +125,6 @@ class MerkleTree:
         return [*self._subproof(m - k, start + k, end, False), self.subtree(start, start + k)]
 
 
-def frontier(size: int, appending: int) -> list[tuple[int, int]]:
-    """The ``(level, index)`` nodes of a tree of ``size`` leaves that appending
-    ``appending`` more will combine with: the roots of its complete subtrees (one per
-    set bit of ``size``), only the lowest ones when one leaf is appended."""
-    needed = [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
-    if appending == 1:
-        trailing_ones = (size ^ (size + 1)).bit_length() - 1
-        needed = [(level, index) for level, index in needed if level < trailing_ones]
-    return needed
-
-
-def appended_nodes(
-    first_index: int, leaves: Sequence[bytes], existing: Callable[[int, int], bytes]
-) -> list[tuple[int, int, bytes]]:
-    """The ``(level, index, hash)`` nodes that appending ``leaves`` at ``first_index``
-    completes, leaves included. ``existing`` reads a node stored before this batch."""
-    made: dict[tuple[int, int], bytes] = {}
-
-    def get(level: int, index: int) -> bytes:
-        return made.get((level, index)) or existing(level, index)
-
-    for offset, leaf in enumerate(leaves):
-        index = first_index + offset
-        made[(0, index)] = leaf
-        level = 0
-        while index % 2 == 1:
-            index //= 2
-            made[(level + 1, index)] = node_hash(get(level, 2 * index), get(level, 2 * index + 1))
-            level += 1
-    return [(level, index, digest) for (level, index), digest in made.items()]
-
-
 # -- verification, straight from the RFC (used offline and by the service) --------
 
 
@@ -228,19 +196,30 @@ def root_of_leaves(leaves: Sequence[bytes]) -> bytes:
 
 class RootBuilder:
     """Builds the root of a growing list of leaf hashes in O(log n) memory: a stack of
-    complete subtrees, like a binary counter."""
+    complete subtrees (the tree's frontier), like a binary counter. It can start from
+    the frontier of a tree that already has ``size`` leaves (``frontier_of`` names its
+    nodes, largest first), and ``add`` says which complete subtrees each leaf closes."""
 
-    def __init__(self) -> None:
-        self.stack: list[tuple[int, bytes]] = []  # (size, hash), sizes strictly decreasing
-        self.size = 0
+    def __init__(self, size: int = 0, frontier: Sequence[bytes] = ()) -> None:
+        sizes = [1 << level for level in reversed(range(size.bit_length())) if size >> level & 1]
+        if len(sizes) != len(frontier):
+            raise ValueError(f"a tree of {size} leaves has {len(sizes)} frontier nodes, not {len(frontier)}")
+        self.stack: list[tuple[int, bytes]] = list(zip(sizes, frontier, strict=True))  # sizes strictly decreasing
+        self.size = size
 
-    def add(self, leaf: bytes) -> None:
+    def add(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Adds a leaf; returns the ``(level, index, hash)`` of the subtrees above the
+        leaves that it completes (none for a leaf at an even index)."""
         size, digest = 1, leaf
+        closed: list[tuple[int, int, bytes]] = []
+        end = self.size + 1
         while self.stack and self.stack[-1][0] == size:
             left_size, left = self.stack.pop()
             size, digest = left_size + size, node_hash(left, digest)
+            closed.append((size.bit_length() - 1, end // size - 1, digest))
         self.stack.append((size, digest))
-        self.size += 1
+        self.size = end
+        return closed
 
     def root(self) -> bytes:
         if not self.stack:
@@ -249,3 +228,13 @@ class RootBuilder:
         for _, left in reversed(self.stack[:-1]):
             digest = node_hash(left, digest)
         return digest
+
+    def frontier(self) -> list[bytes]:
+        """The hashes of the complete subtrees so far, largest first."""
+        return [digest for _, digest in self.stack]
+
+
+def frontier_of(size: int) -> list[tuple[int, int]]:
+    """The ``(level, index)`` of the complete subtrees a tree of ``size`` leaves is made
+    of, largest first (one per set bit of ``size``)."""
+    return [(level, (size >> level) - 1) for level in reversed(range(size.bit_length())) if size >> level & 1]

@@ -1,30 +1,17 @@
-"""The storage interfaces the application owns. Infrastructure implements them;
-the composition root plugs them in. ``tx`` is the store's open transaction (the
-same one the events are written in), opaque to the application."""
+"""The read models' rows and storage interface, which the application owns.
+Infrastructure implements it; the composition root plugs it in. ``tx`` is the store's
+open transaction (the same one the events are written in), opaque to the application.
+The log's own interface is ``application.log.LogStore``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    """One event's place in the global log (positions are dense, from 0)."""
-
-    position: int
-    notification_id: int
-    aggregate_id: UUID
-    aggregate_type: str
-    version: int
-    type: str
-    recorded_at: datetime
-    leaf_hash: str = ""  # hex SHA-256 leaf of the event's document (RFC 9162)
 
 
 @dataclass(frozen=True)
@@ -74,13 +61,6 @@ class CommitmentSummary:
 
 
 @dataclass(frozen=True)
-class MemberRow:
-    commitment_id: UUID
-    partner_id: UUID
-    role: str
-
-
-@dataclass(frozen=True)
 class Page(Generic[T]):
     """A page of a cursor list: ``next`` is the cursor of the following page, or None."""
 
@@ -97,25 +77,18 @@ class Viewer:
 
 
 class ReadModelStore(Protocol):
-    """Read models and the log index, written in the events' own transaction."""
+    """Read models, written in the events' own transaction and rebuilt from the log."""
 
     # -- writing, inside the unit of work --
-    def next_position(self, tx: Any) -> int: ...
-    def node(self, level: int, index: int) -> bytes: ...
-    def nodes(self, wanted: Sequence[tuple[int, int]], tx: Any = None) -> dict[tuple[int, int], bytes]: ...
-    def add_nodes(self, tx: Any, nodes: Sequence[tuple[int, int, bytes]]) -> None: ...
-    def add_log_entries(self, tx: Any, entries: Sequence[LogEntry]) -> None: ...
     def put_partner(self, tx: Any, row: PartnerRow) -> None: ...
-    def partner_names(self, tx: Any, ids: Sequence[UUID]) -> dict[UUID, str]: ...
+    def partner_name(self, tx: Any, partner_id: UUID) -> str | None: ...
     def add_timeline_entries(self, tx: Any, entries: Sequence[TimelineEntry]) -> None: ...
     def put_summary(self, tx: Any, summary: CommitmentSummary) -> None: ...
-    def replace_memberships(self, tx: Any, commitment_id: UUID, members: Sequence[MemberRow]) -> None: ...
+    def join(self, tx: Any, commitment_id: UUID, partner_id: UUID, role: str) -> None: ...
+    def leave(self, tx: Any, commitment_id: UUID, partner_id: UUID) -> None: ...
     def clear_read_models(self, tx: Any) -> None: ...
 
     # -- reading --
-    def log_entries(self, after: int | None, limit: int) -> list[LogEntry]: ...
-    def log_size(self) -> int: ...
-    def aggregate_log(self, aggregate_id: UUID) -> list[LogEntry]: ...
     def version_before(self, aggregate_id: UUID, recorded_after: datetime) -> int | None: ...
     def list_commitments(
         self,
@@ -135,4 +108,3 @@ class ReadModelStore(Protocol):
     def partner_row(self, partner_id: UUID) -> PartnerRow | None: ...
     def list_partners(self, *, q: str | None, kind: str | None, limit: int, after: str | None) -> Page[PartnerRow]: ...
     def dump_read_models(self) -> dict[str, list[tuple[Any, ...]]]: ...
-    def iter_log(self, batch: int = 1000) -> Iterator[LogEntry]: ...

@@ -11,8 +11,6 @@ from uuid import UUID
 
 from application.ports import (
     CommitmentSummary,
-    LogEntry,
-    MemberRow,
     PartnerRow,
     ReadModelStore,
     TimelineEntry,
@@ -42,10 +40,6 @@ def event_type(event: Any) -> str:
     return type(event).__name__
 
 
-def aggregate_type(event: Any) -> str:
-    return "partner" if event_type(event).startswith("PartnerRe") else "commitment"
-
-
 def long_date(day: date) -> str:
     return f"{day.day} {day.strftime('%B')} {day.year}"
 
@@ -64,7 +58,8 @@ def timeline_sentence(event: Any, commitment: Commitment, names: dict[UUID, str]
     if kind == "CommitmentCreated":
         return "created", f"{who} created the commitment “{event.title}”.", None
     if kind == "CommitmentAmended":
-        what = _names([FIELD_NAMES.get(name, name) for name in event.changes])
+        # In a fixed order: the event's own order is not kept by its document (keys sorted).
+        what = _names([FIELD_NAMES[name] for name in FIELD_NAMES if name in event.changes])
         return "amended", f"{who} amended {what}: {event.reason}", None
     if kind == "PartnerJoined":
         role = ROLE_NAMES[event.role]
@@ -139,16 +134,42 @@ def summary_of(commitment: Commitment, created_position: int, updated_position: 
 
 
 class Projector:
-    """Writes the read models for a sequence of events already placed in the log."""
+    """Writes the read models for events just placed in the log, in the transaction
+    that placed them (and, in a rebuild, for the whole log in order)."""
 
     def __init__(self, store: ReadModelStore) -> None:
         self.store = store
 
-    def project_event(self, tx: Any, entry: LogEntry, event: Any, aggregate: Any) -> TimelineEntry | None:
-        """Rows for one event: the partner directory's row (written here), or the
-        commitment's timeline entry (returned, for the caller to write many at once with
-        ``add_timeline``). ``aggregate`` is the aggregate's state at (or after, within one
-        transaction) this event."""
+    def project(self, tx: Any, placed: Sequence[tuple[int, Any]], aggregates: dict[UUID, Any]) -> None:
+        """``placed``: (position, event) in log order; ``aggregates``: each event's
+        aggregate after all of them (one command's events)."""
+        rows = []
+        spans: dict[UUID, list[int]] = {}
+        for position, event in placed:
+            rows.append(self.project_event(tx, position, event, aggregates[event.originator_id]))
+            spans.setdefault(event.originator_id, [position, position])[1] = position
+        self.write(tx, rows, spans, aggregates)
+
+    def write(
+        self,
+        tx: Any,
+        rows: Sequence[TimelineEntry | None],
+        spans: dict[UUID, list[int]],
+        aggregates: dict[UUID, Any],
+    ) -> None:
+        """The timeline entries ``project_event`` returned, in one statement, and the
+        summary of each commitment whose events span ``spans[id]`` (first, last position)."""
+        self.store.add_timeline_entries(tx, [row for row in rows if row is not None])
+        for aggregate_id, (first, last) in spans.items():
+            aggregate = aggregates[aggregate_id]
+            if isinstance(aggregate, Commitment):
+                self.store.put_summary(tx, summary_of(aggregate, first, last))
+
+    def project_event(self, tx: Any, position: int, event: Any, aggregate: Any) -> TimelineEntry | None:
+        """Rows for one event: the partner directory's row or a membership change
+        (written here), and the commitment's timeline entry (returned, for the caller to
+        write many at once). ``aggregate`` is the aggregate's state at (or after, within
+        one transaction) this event."""
         if isinstance(aggregate, Partner):
             self.store.put_partner(
                 tx,
@@ -158,51 +179,34 @@ class Projector:
                     kind=aggregate.kind.value,
                     external_ref=aggregate.external_ref,
                     registered_at=aggregate.created_on,
-                    position=entry.position,
+                    position=position,
                     search_text=fold(event.name),
                 ),
             )
             return None
-        involved = [p for p in getattr(event, "partner_ids", [])]
-        if event_type(event) == "PartnerLeft":
-            involved.append(event.partner_id)
-        names = self.store.partner_names(tx, involved) if involved else {}
-        kind, sentence, occurred_on = timeline_sentence(event, aggregate, names)
+        kind = event_type(event)
+        names = {m.partner_id: m.name for m in aggregate.partners.values()}
+        if kind == "PartnerJoined":
+            self.store.join(tx, aggregate.id, event.partner_id, event.role.value)
+        elif kind == "PartnerLeft":
+            self.store.leave(tx, aggregate.id, event.partner_id)
+        for partner_id in [*getattr(event, "partner_ids", []), getattr(event, "partner_id", None)]:
+            if partner_id is not None and partner_id not in names:
+                name = self.store.partner_name(tx, partner_id)
+                if name is not None:
+                    names[partner_id] = name
+        kind_name, sentence, occurred_on = timeline_sentence(event, aggregate, names)
         return TimelineEntry(
-            position=entry.position,
-            commitment_id=entry.aggregate_id,
-            version=entry.version,
-            recorded_at=entry.recorded_at,
+            position=position,
+            commitment_id=aggregate.id,
+            version=event.originator_version,
+            recorded_at=event.timestamp,
             occurred_on=occurred_on,
-            kind=kind,
+            kind=kind_name,
             actor_id=event.actor.id,
             actor_name=event.actor.name,
             summary=sentence,
         )
 
-    def add_timeline(self, tx: Any, entries: Sequence[TimelineEntry]) -> None:
-        """Timeline entries in one statement."""
-        self.store.add_timeline_entries(tx, entries)
 
-    def project_state(
-        self,
-        tx: Any,
-        commitment: Commitment,
-        created_position: int,
-        updated_position: int,
-        memberships_changed: bool = True,
-    ) -> None:
-        """The summary of a commitment, and its memberships if they changed, from its state."""
-        self.store.put_summary(tx, summary_of(commitment, created_position, updated_position))
-        if not memberships_changed:
-            return
-        self.store.replace_memberships(
-            tx,
-            commitment.id,
-            [MemberRow(commitment.id, m.partner_id, m.role.value) for m in commitment.partners.values()],
-        )
-
-
-MEMBERSHIP_EVENTS = frozenset({"CommitmentCreated", "PartnerJoined", "PartnerLeft"})
-
-__all__ = ["MEMBERSHIP_EVENTS", "Projector", "aggregate_type", "event_type", "summary_of", "timeline_sentence"]
+__all__ = ["Projector", "event_type", "summary_of", "timeline_sentence"]

@@ -28,16 +28,17 @@ from bench.common import Result, Settings, say
 from bench.http import measure_m1, measure_w2
 from bench.log import measure_a1, measure_a2_a3
 from bench.reads import measure_r1_r3, measure_r2, measure_r4
-from bench.writes import measure_w1, measure_w3
+from bench.writes import measure_w1, measure_w1_pg, measure_w3
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ORDER = ["W1", "W2", "W3", "R1", "R2", "R3", "R4", "A1", "A2", "A3", "M1"]
+ORDER = ["W1", "W1-pg", "W2", "W3", "R1", "R2", "R3", "R4", "A1", "A2", "A3", "M1"]
 
 Measure = Callable[[Settings], list[Result]]
 
 # Each entry measures the rows it names (some share a store or a build).
 MEASURES: list[tuple[tuple[str, ...], Measure]] = [
     (("W1",), lambda s: [measure_w1(s)]),
+    (("W1-pg",), lambda s: [measure_w1_pg(s)]),
     (("W2",), lambda s: [measure_w2(s)]),
     (("W3",), lambda s: [measure_w3(s)]),
     (("R1", "R3"), lambda s: list(measure_r1_r3(s))),
@@ -90,8 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="the JSON results file")
     args = parser.parse_args(argv)
-    wanted = ORDER if args.only is None else [part.strip().upper() for part in args.only.split(",") if part.strip()]
-    unknown = sorted(set(wanted) - set(ORDER))
+    known = {row_id.upper(): row_id for row_id in ORDER}
+    asked = [] if args.only is None else [part.strip().upper() for part in args.only.split(",") if part.strip()]
+    unknown = sorted(set(asked) - set(known))
+    wanted = ORDER if args.only is None else [known[row_id] for row_id in asked if row_id in known]
     if unknown:
         parser.error(f"unknown row id(s): {', '.join(unknown)} (known: {', '.join(ORDER)})")
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from application.demo import PARTNERS, import_copies, load_demo, plan_copy
 from application.ledger import Ledger
 from interfaces.composition import open_ledger
@@ -37,6 +39,9 @@ class Result:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+DEFAULT_BENCH_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/tutahi_bench"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Sizes for a run: targets.md's (full) or small ones (``--quick``)."""
@@ -48,6 +53,23 @@ class Settings:
 
     def size(self, full: int, quick: int) -> int:
         return quick if self.quick else full
+
+    def postgres_url(self) -> str:
+        """The PostgreSQL database the PostgreSQL rows use (``TUTAHI_BENCH_POSTGRES_URL``,
+        default the local server's ``tutahi_bench``), made if missing and emptied."""
+        url = os.environ.get("TUTAHI_BENCH_POSTGRES_URL", DEFAULT_BENCH_POSTGRES)
+        server, _, name = url.rpartition("/")
+        with psycopg.connect(f"{server}/postgres".replace("+psycopg", ""), autocommit=True) as connection:
+            if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                connection.execute(f'CREATE DATABASE "{name}"')
+        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
+            tables = [
+                row[0]
+                for row in connection.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            ]
+            for table in tables:
+                connection.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+        return url
 
     @property
     def instance(self) -> str:
@@ -132,7 +154,7 @@ def plan_store(settings: Settings, events: int) -> tuple[str, Ledger]:
     ledger = open_ledger(url)
     load_demo(ledger)
     copies = copies_for(events, DEMO_EVENTS)
-    if ledger.read_models.log_size() < events:
+    if ledger.log_size() < events:
         say(f"building a store of {events:,} events through the batch path ({copies:,} copies of the plan)")
         started = time.perf_counter()
         last = [started]
@@ -143,7 +165,7 @@ def plan_store(settings: Settings, events: int) -> tuple[str, Ledger]:
                 say(f"  {done:,} of {total:,} copies, {time.perf_counter() - started:.0f} s")
 
         import_copies(ledger, copies, progress=report)
-        say(f"  built: {ledger.read_models.log_size():,} events in {time.perf_counter() - started:.0f} s")
+        say(f"  built: {ledger.log_size():,} events in {time.perf_counter() - started:.0f} s")
     return url, ledger
 
 

@@ -665,7 +665,7 @@ def measure_m1(settings: Settings) -> Result:
     copy_seconds = time.perf_counter() - began
     ledger = open_ledger(url)
     try:
-        events = ledger.read_models.log_size()
+        events = ledger.log_size()
         mix = plan_mix(ledger, events, copies_for(size, DEMO_EVENTS), random.Random(1))
     finally:
         ledger.close()

@@ -131,8 +131,8 @@ def measure_r1_r3(settings: Settings) -> tuple[Result, Result]:
         long_load = median([cold(long_id, long_events) for _ in range(loads)])
         short_load = median([cold(short_id, short_events) for _ in range(loads)])
 
-        history = ledger.read_models.aggregate_log(long_id)
-        first, last = history[0].recorded_at, history[-1].recorded_at
+        history = ledger.commitment_history(long_id)
+        first, last = (datetime.fromisoformat(history[n]["recorded_at"]) for n in (0, -1))
         rng = random.Random(3)
         instants = [first + (last - first) * rng.random() for _ in range(loads)]
         ledger.get_commitment(long_id)  # cached, as a running service has it
@@ -197,7 +197,7 @@ class TimelinePages:
 
     def __init__(self, settings: Settings, events: int) -> None:
         url, ledger = plan_store(settings, events)
-        self.size = ledger.read_models.log_size()
+        self.size = ledger.log_size()
         ledger.close()
         self.app, self.client, self.headers = api_client(settings, url)
         self.rng = random.Random(events)
@@ -282,16 +282,13 @@ def streamed_export(settings: Settings, url: str) -> tuple[int, float, int]:
 
 
 def raw_select_seconds(url: str) -> tuple[int, float]:
-    """The raw driver reading the same rows: log entries joined to their stored events,
-    in position order, every column fetched."""
+    """The raw driver reading the same rows: every stored event's position, document and
+    leaf, in position order."""
     connection = sqlite3.connect(url.removeprefix("sqlite:///"))
     try:
         started = time.perf_counter()
         rows = 0
-        for _ in connection.execute(
-            "SELECT l.position, l.aggregate_id, l.aggregate_type, l.version, l.type, l.recorded_us, l.leaf_hash, "
-            "e.topic, e.state FROM tutahi_log l JOIN tutahi_events e ON e.id = l.notification_id ORDER BY l.position"
-        ):
+        for _ in connection.execute("SELECT position, document, leaf FROM tutahi_event_log ORDER BY position"):
             rows += 1
         return rows, time.perf_counter() - started
     finally:

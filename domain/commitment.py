@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
@@ -53,6 +53,17 @@ from domain.values import (
 )
 
 AMENDABLE = ("title", "description", "starts_on", "ends_on", "ogp_values", "visibility")
+
+
+class Amendment(TypedDict, total=False):
+    """The fields an amendment changes (``CommitmentAmended.changes``), with their types."""
+
+    title: str
+    description: str
+    starts_on: date
+    ends_on: date
+    ogp_values: list[OgpValue]
+    visibility: Visibility
 
 
 def pack_parts(state: dict[str, Any]) -> dict[str, Any]:
@@ -343,12 +354,12 @@ class Commitment(Aggregate):
         if not cleaned:
             raise NothingChanged("the amendment changes nothing")
         check_period(cleaned.get("starts_on", self.starts_on), cleaned.get("ends_on", self.ends_on))
-        self._amended(changes=cleaned, reason=reason, actor=actor, request_id=request_id)
+        self._amended(changes=cast(Amendment, cleaned), reason=reason, actor=actor, request_id=request_id)
 
     @event("CommitmentAmended")
-    def _amended(self, changes: dict[str, Any], reason: str, actor: Actor, request_id: str) -> None:
+    def _amended(self, changes: Amendment, reason: str, actor: Actor, request_id: str) -> None:
         for name, value in changes.items():
-            setattr(self, name, list(value) if name == "ogp_values" else value)
+            setattr(self, name, list(cast(list[OgpValue], value)) if name == "ogp_values" else value)
 
     def add_partner(
         self,

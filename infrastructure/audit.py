@@ -9,12 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from application.audit import Checkpoint
-from infrastructure.tables import checkpoints
+from infrastructure.tables import checkpoints, metadata
 
 
 class SqlCheckpointStore:
     def __init__(self, recorder: Any) -> None:
         self.recorder = recorder
+        with recorder.transaction(commit=True) as session:
+            metadata.create_all(session.connection(), tables=[checkpoints], checkfirst=True)
 
     @staticmethod
     def _checkpoint(row: Any) -> Checkpoint:

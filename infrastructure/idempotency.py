@@ -4,14 +4,17 @@ written in the same transaction as the events it caused."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Integer, String, Table, Text, Uuid, delete, select
+from sqlalchemy import BigInteger, Column, Integer, String, Table, Text, Uuid, select
 
+from application.errors import KeyInUse
+from application.idempotency import IdempotencyRecord, KeptResponse
+from infrastructure.driver import DriverSql
 from infrastructure.readmodels import from_us, to_us
+from infrastructure.store import engine_of
 from infrastructure.tables import metadata
 
 idempotency_records = Table(
@@ -27,22 +30,21 @@ idempotency_records = Table(
 )
 
 
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    holder_id: UUID
-    key: str
-    request_hash: str
-    status: int
-    body: str
-    headers: dict[str, str]
-    created_at: datetime
-
-
 class SqlIdempotencyStore:
+    """``application.idempotency.IdempotencyStore`` in the event store's database."""
+
     def __init__(self, recorder: Any) -> None:
         self.recorder = recorder
         with recorder.transaction(commit=True) as session:
             metadata.create_all(session.connection(), tables=[idempotency_records], checkfirst=True)
+        self.sql = DriverSql(engine_of(recorder).dialect.name)
+        self._put = self.sql(
+            "INSERT INTO tutahi_idempotency (holder_id, key, request_hash, status, body, headers, created_us) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (holder_id, key) DO UPDATE SET "
+            "request_hash = excluded.request_hash, status = excluded.status, body = excluded.body, "
+            "headers = excluded.headers, created_us = excluded.created_us "
+            "WHERE tutahi_idempotency.created_us < ?"
+        )
 
     def find(self, holder_id: UUID, key: str) -> IdempotencyRecord | None:
         t = idempotency_records.c
@@ -54,29 +56,30 @@ class SqlIdempotencyStore:
             holder_id=row.holder_id,
             key=row.key,
             request_hash=row.request_hash,
-            status=row.status,
-            body=row.body,
-            headers=json.loads(row.headers),
+            response=KeptResponse(row.status, row.body, json.loads(row.headers)),
             created_at=from_us(row.created_us),
         )
 
     def put(self, tx: Any, record: IdempotencyRecord, *, replacing_before: datetime) -> None:
-        """Stores the record in the open transaction ``tx``, replacing an expired one.
-        A concurrent first use of the same key makes the transaction fail as a whole."""
-        t = idempotency_records.c
-        tx.execute(
-            delete(idempotency_records).where(
-                t.holder_id == record.holder_id, t.key == record.key, t.created_us < to_us(replacing_before)
+        """Stores the record in the open transaction ``tx`` (one statement), replacing an
+        expired one. A live record for the same key (a concurrent first use that won)
+        fails the whole transaction: nothing it did is recorded."""
+        written = (
+            tx.connection()
+            .exec_driver_sql(
+                self._put,
+                (
+                    self.sql.uuid(record.holder_id),
+                    record.key,
+                    record.request_hash,
+                    record.response.status,
+                    record.response.body,
+                    json.dumps(record.response.headers, sort_keys=True),
+                    to_us(record.created_at),
+                    to_us(replacing_before),
+                ),
             )
+            .rowcount
         )
-        tx.execute(
-            idempotency_records.insert().values(
-                holder_id=record.holder_id,
-                key=record.key,
-                request_hash=record.request_hash,
-                status=record.status,
-                body=record.body,
-                headers=json.dumps(record.headers, sort_keys=True),
-                created_us=to_us(record.created_at),
-            )
-        )
+        if written != 1:
+            raise KeyInUse("this Idempotency-Key was just used by another request")

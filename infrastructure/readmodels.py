@@ -1,40 +1,77 @@
-"""The application's ``ReadModelStore`` on SQLAlchemy Core, sharing the event
-store's engine and its transactions."""
+"""The application's ``ReadModelStore`` on SQLAlchemy, in the event store's own
+database and transactions. Rows written in a command's transaction go at the driver
+level (one prepared statement each); a partner's copy of each timeline entry
+(``rm_partner_timeline``) is kept by triggers in the database as timeline entries and
+memberships come and go, so that no command pays a statement for it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, Uuid, and_, bindparam, delete, exists, func, literal, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.engine import Row
 
 from application.errors import BadQuery
 from application.ports import (
     CommitmentSummary,
-    LogEntry,
-    MemberRow,
     Page,
     PartnerRow,
     TimelineEntry,
     Viewer,
 )
 from domain.values import fold
+from infrastructure.driver import DriverSql
 from infrastructure.store import engine_of
 from infrastructure.tables import (
     READ_MODEL_TABLES,
     commitment_summaries,
-    log_entries,
     memberships,
-    merkle_nodes,
     metadata,
     partner_timeline,
     partners,
     timeline_entries,
 )
+
+# The partner timeline's triggers: a timeline entry goes to every partner of its
+# commitment; a partner who joins gains every entry of the commitment, one who leaves
+# loses them (the partner timeline shows each partner's commitments as they are now).
+FAN_OUT = {
+    "timeline_entry": (
+        "AFTER INSERT ON rm_timeline",
+        "INSERT INTO rm_partner_timeline (partner_id, position, commitment_id) "
+        "SELECT partner_id, NEW.position, NEW.commitment_id FROM rm_memberships "
+        "WHERE commitment_id = NEW.commitment_id",
+    ),
+    "partner_joined": (
+        "AFTER INSERT ON rm_memberships",
+        "INSERT INTO rm_partner_timeline (partner_id, position, commitment_id) "
+        "SELECT NEW.partner_id, position, commitment_id FROM rm_timeline WHERE commitment_id = NEW.commitment_id",
+    ),
+    "partner_left": (
+        "AFTER DELETE ON rm_memberships",
+        "DELETE FROM rm_partner_timeline WHERE partner_id = OLD.partner_id AND commitment_id = OLD.commitment_id",
+    ),
+}
+
+
+def trigger_ddl(dialect: str) -> list[str]:
+    """``FAN_OUT`` as each dialect writes triggers (PostgreSQL: a function each)."""
+    statements = []
+    for name, (when, body) in FAN_OUT.items():
+        trigger = f"rm_partner_timeline_on_{name}"
+        if dialect == "sqlite":
+            statements.append(f"CREATE TRIGGER IF NOT EXISTS {trigger} {when} FOR EACH ROW BEGIN {body}; END")
+        else:
+            statements.append(
+                f"CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS "
+                f"$$ BEGIN {body}; RETURN NULL; END $$"
+            )
+            statements.append(f"CREATE OR REPLACE TRIGGER {trigger} {when} FOR EACH ROW EXECUTE FUNCTION {trigger}()")
+    return statements
+
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -69,159 +106,87 @@ def _like_terms(q: str | None) -> list[str]:
 
 
 class SqlReadModels:
-    """Read models and the log index in the event store's own database."""
+    """Read models in the event store's own database (see the module's notes)."""
 
     def __init__(self, recorder: Any) -> None:
         self.recorder = recorder
         self.engine = engine_of(recorder)
         self.dialect = self.engine.dialect.name
-        self._upserts: dict[str, Any] = {}
+        sql = self.sql = DriverSql(self.dialect)
         with self.recorder.transaction(commit=True) as session:
-            metadata.create_all(session.connection(), checkfirst=True)
-            self._fill_partner_timeline(session)
-
-    def _fill_partner_timeline(self, tx: Any) -> None:
-        """Fills ``rm_partner_timeline`` from the timeline and memberships of a store
-        written before it existed (once: when it is empty and the timeline is not)."""
-        if tx.execute(select(partner_timeline.c.position).limit(1)).first() is not None:
-            return
-        if tx.execute(select(timeline_entries.c.position).limit(1)).first() is None:
-            return
-        t, m = timeline_entries.c, memberships.c
-        rows = select(m.partner_id, t.position, t.commitment_id).join_from(
-            timeline_entries, memberships, m.commitment_id == t.commitment_id
+            connection = session.connection()
+            if self.dialect == "postgresql":  # several processes may start at once
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7710321)")
+            metadata.create_all(connection, tables=list(READ_MODEL_TABLES), checkfirst=True)
+            for statement in trigger_ddl(self.dialect):
+                connection.exec_driver_sql(statement)
+        self._add_timeline = sql(
+            "INSERT INTO rm_timeline (position, commitment_id, version, recorded_us, occurred_on, kind, actor_id, "
+            "actor_name, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        tx.execute(
-            insert(partner_timeline)
-            .from_select(["partner_id", "position", "commitment_id"], rows)
-            .on_conflict_do_nothing()  # another process filling it at the same start
+        self._upsert_partner = sql(
+            "INSERT INTO rm_partners (id, name, kind, external_ref, registered_us, position, search_text) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, "
+            "external_ref = excluded.external_ref, search_text = excluded.search_text"
         )
+        summary_columns = [c.name for c in commitment_summaries.columns]
+        updated = ", ".join(
+            f"{name} = excluded.{name}" for name in summary_columns if name not in ("id", "created_position")
+        )
+        marks = ", ".join("?" for _ in summary_columns)
+        self._upsert_summary = sql(
+            f"INSERT INTO rm_commitments ({', '.join(summary_columns)}) VALUES ({marks}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updated}"
+        )
+        self._join = sql("INSERT INTO rm_memberships (commitment_id, partner_id, role) VALUES (?, ?, ?)")
+        self._leave = sql("DELETE FROM rm_memberships WHERE commitment_id = ? AND partner_id = ?")
+        self._names = sql("SELECT id, name FROM rm_partners WHERE id = ?")
 
     def _read(self) -> Any:
         return self.recorder.transaction(commit=False)
 
-    def _upsert(self, tx: Any, table: Any, row: dict[str, Any], keys: list[str], keep: Sequence[str] = ()) -> None:
-        """Insert or update one row. ``INSERT ... ON CONFLICT DO UPDATE`` is the same
-        SQL in SQLite and PostgreSQL; it is written once per table as a textual
-        statement with typed parameters, which SQLAlchemy caches (its dialect upsert
-        constructs were compiled again on every call, about 1 ms each)."""
-        statement = self._upserts.get(table.name)
-        if statement is None:
-            names = list(row)
-            updates = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n not in keys and n not in keep)
-            columns = ", ".join(f'"{n}"' for n in names)
-            values = ", ".join(f":{n}" for n in names)
-            conflict = ", ".join(f'"{k}"' for k in keys)
-            sql = (
-                f'INSERT INTO "{table.name}" ({columns}) VALUES ({values}) '
-                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
-            )
-            statement = text(sql).bindparams(*(bindparam(n, type_=table.c[n].type) for n in names))
-            self._upserts[table.name] = statement
-        tx.execute(statement, row)
-
-    # -- writing -------------------------------------------------------------
-
-    def next_position(self, tx: Any) -> int:
-        value = tx.execute(select(func.max(log_entries.c.position))).scalar()
-        return 0 if value is None else int(value) + 1
-
-    def add_log_entries(self, tx: Any, entries: Sequence[LogEntry]) -> None:
-        if entries:
-            tx.execute(
-                log_entries.insert(),
-                [
-                    {
-                        "position": e.position,
-                        "notification_id": e.notification_id,
-                        "aggregate_id": e.aggregate_id,
-                        "aggregate_type": e.aggregate_type,
-                        "version": e.version,
-                        "type": e.type,
-                        "recorded_us": to_us(e.recorded_at),
-                        "leaf_hash": e.leaf_hash,
-                    }
-                    for e in entries
-                ],
-            )
-
-    def node(self, level: int, index: int) -> bytes:
-        query = select(merkle_nodes.c.hash).where(merkle_nodes.c.level == level, merkle_nodes.c.index == index)
-        with self._read() as session:
-            value = session.execute(query).scalar()
-        if value is None:
-            raise LookupError(f"no Merkle node at level {level}, index {index}")
-        return bytes(value)
-
-    def nodes(self, wanted: Sequence[tuple[int, int]], tx: Any = None) -> dict[tuple[int, int], bytes]:
-        """Many nodes in one query (a proof needs O(log n) of them), in the given
-        transaction or a read of their own."""
-        if not wanted:
-            return {}
-        # One OR term per node: both SQLite and PostgreSQL answer each from the primary
-        # key (a row-value IN list makes SQLite scan the table).
-        n = merkle_nodes.c
-        query = select(n.level, n.index, n.hash).where(or_(*(and_(n.level == lv, n.index == ix) for lv, ix in wanted)))
-        if tx is not None:
-            return {(row.level, row.index): bytes(row.hash) for row in tx.execute(query)}
-        with self._read() as session:
-            return {(row.level, row.index): bytes(row.hash) for row in session.execute(query)}
-
-    def add_nodes(self, tx: Any, nodes: Sequence[tuple[int, int, bytes]]) -> None:
-        if nodes:
-            tx.execute(
-                merkle_nodes.insert(),
-                [{"level": level, "index": index, "hash": digest} for level, index, digest in nodes],
-            )
+    # -- writing, in the command's transaction ---------------------------------------------
 
     def put_partner(self, tx: Any, row: PartnerRow) -> None:
-        values = {
-            "id": row.id,
-            "name": row.name,
-            "kind": row.kind,
-            "external_ref": row.external_ref,
-            "registered_us": to_us(row.registered_at),
-            "position": row.position,
-            "search_text": row.search_text,
-        }
-        self._upsert(tx, partners, values, ["id"], keep=("position", "registered_us"))
+        tx.connection().exec_driver_sql(
+            self._upsert_partner,
+            (
+                self.sql.uuid(row.id),
+                row.name,
+                row.kind,
+                row.external_ref,
+                to_us(row.registered_at),
+                row.position,
+                row.search_text,
+            ),
+        )
 
-    def partner_names(self, tx: Any, ids: Sequence[UUID]) -> dict[UUID, str]:
-        rows = tx.execute(select(partners.c.id, partners.c.name).where(partners.c.id.in_(list(ids))))
-        return {row.id: row.name for row in rows}
+    def partner_name(self, tx: Any, partner_id: UUID) -> str | None:
+        row = tx.connection().exec_driver_sql(self._names, (self.sql.uuid(partner_id),)).first()
+        return None if row is None else str(row[1])
 
     def add_timeline_entries(self, tx: Any, entries: Sequence[TimelineEntry]) -> None:
-        if entries:
-            tx.execute(
-                timeline_entries.insert(),
-                [
-                    {
-                        "position": e.position,
-                        "commitment_id": e.commitment_id,
-                        "version": e.version,
-                        "recorded_us": to_us(e.recorded_at),
-                        "occurred_on": e.occurred_on,
-                        "kind": e.kind,
-                        "actor_id": e.actor_id,
-                        "actor_name": e.actor_name,
-                        "summary": e.summary,
-                    }
-                    for e in entries
-                ],
+        uuid, day = self.sql.uuid, self.sql.day
+        rows = [
+            (
+                e.position,
+                uuid(e.commitment_id),
+                e.version,
+                to_us(e.recorded_at),
+                day(e.occurred_on),
+                e.kind,
+                uuid(e.actor_id),
+                e.actor_name,
+                e.summary,
             )
-            t, m = timeline_entries.c, memberships.c
-            first, last = min(e.position for e in entries), max(e.position for e in entries)
-            fanned = (
-                select(m.partner_id, t.position, t.commitment_id)
-                .join_from(timeline_entries, memberships, m.commitment_id == t.commitment_id)
-                .where(t.position.between(first, last))
-            )
-            tx.execute(partner_timeline.insert().from_select(["partner_id", "position", "commitment_id"], fanned))
+            for e in entries
+        ]
+        if rows:
+            tx.connection().exec_driver_sql(self._add_timeline, rows if len(rows) > 1 else rows[0])
 
     def put_summary(self, tx: Any, summary: CommitmentSummary) -> None:
         values = {
-            "id": summary.id,
+            "id": self.sql.uuid(summary.id),
             "version": summary.version,
             "title": summary.title,
             "action_plan": summary.action_plan,
@@ -229,8 +194,8 @@ class SqlReadModels:
             "status": summary.status,
             "visibility": summary.visibility,
             "completion": summary.completion,
-            "starts_on": summary.starts_on,
-            "ends_on": summary.ends_on,
+            "starts_on": self.sql.day(summary.starts_on),
+            "ends_on": self.sql.day(summary.ends_on),
             "milestones_total": summary.milestones_total,
             "milestones_reached": summary.milestones_reached,
             "lead_names": summary.lead_names,
@@ -240,83 +205,34 @@ class SqlReadModels:
             "updated_position": summary.updated_position,
             "search_text": summary.search_text,
         }
-        self._upsert(tx, commitment_summaries, values, ["id"], keep=("created_position",))
-
-    def replace_memberships(self, tx: Any, commitment_id: UUID, members: Sequence[MemberRow]) -> None:
-        """The commitment's partners now; a partner who left loses the commitment's
-        entries from its timeline, one who joined gains all of them."""
-        before = {
-            row[0]
-            for row in tx.execute(select(memberships.c.partner_id).where(memberships.c.commitment_id == commitment_id))
-        }
-        after = {m.partner_id for m in members}
-        tx.execute(delete(memberships).where(memberships.c.commitment_id == commitment_id))
-        if members:
-            tx.execute(
-                memberships.insert(),
-                [{"commitment_id": m.commitment_id, "partner_id": m.partner_id, "role": m.role} for m in members],
-            )
-        pt, t = partner_timeline.c, timeline_entries.c
-        for gone in before - after:
-            tx.execute(delete(partner_timeline).where(pt.commitment_id == commitment_id, pt.partner_id == gone))
-        for joined in after - before:
-            entries = select(literal(joined, Uuid), t.position, t.commitment_id).where(t.commitment_id == commitment_id)
-            tx.execute(partner_timeline.insert().from_select(["partner_id", "position", "commitment_id"], entries))
-
-    def clear_read_models(self, tx: Any) -> None:
-        for table in READ_MODEL_TABLES:
-            tx.execute(delete(table))
-
-    # -- reading -------------------------------------------------------------
-
-    @staticmethod
-    def _log_entry(row: Row[Any]) -> LogEntry:
-        return LogEntry(
-            position=row.position,
-            notification_id=row.notification_id,
-            aggregate_id=row.aggregate_id,
-            aggregate_type=row.aggregate_type,
-            version=row.version,
-            type=row.type,
-            recorded_at=from_us(row.recorded_us),
-            leaf_hash=row.leaf_hash,
+        tx.connection().exec_driver_sql(
+            self._upsert_summary, tuple(values[c.name] for c in commitment_summaries.columns)
         )
 
-    def log_entries(self, after: int | None, limit: int) -> list[LogEntry]:
-        query = select(log_entries).order_by(log_entries.c.position).limit(limit)
-        if after is not None:
-            query = query.where(log_entries.c.position > after)
-        with self._read() as session:
-            return [self._log_entry(row) for row in session.execute(query)]
+    def join(self, tx: Any, commitment_id: UUID, partner_id: UUID, role: str) -> None:
+        """A partner joined the commitment (its timeline gains the commitment's entries)."""
+        tx.connection().exec_driver_sql(self._join, (self.sql.uuid(commitment_id), self.sql.uuid(partner_id), role))
 
-    def iter_log(self, batch: int = 1000) -> Iterator[LogEntry]:
-        after: int | None = None
-        while True:
-            entries = self.log_entries(after, batch)
-            yield from entries
-            if len(entries) < batch:
-                return
-            after = entries[-1].position
+    def leave(self, tx: Any, commitment_id: UUID, partner_id: UUID) -> None:
+        """A partner left the commitment (its timeline loses the commitment's entries)."""
+        tx.connection().exec_driver_sql(self._leave, (self.sql.uuid(commitment_id), self.sql.uuid(partner_id)))
 
-    def log_size(self) -> int:
-        with self._read() as session:
-            value = session.execute(select(func.max(log_entries.c.position))).scalar()
-        return 0 if value is None else int(value) + 1
+    def clear_read_models(self, tx: Any) -> None:
+        for table in reversed(READ_MODEL_TABLES):
+            tx.execute(table.delete())
 
-    def aggregate_log(self, aggregate_id: UUID) -> list[LogEntry]:
-        query = select(log_entries).where(log_entries.c.aggregate_id == aggregate_id).order_by(log_entries.c.version)
-        with self._read() as session:
-            return [self._log_entry(row) for row in session.execute(query)]
+    # -- reading ---------------------------------------------------------------------------
 
     def version_before(self, aggregate_id: UUID, recorded_after: datetime) -> int | None:
+        """The commitment's last version recorded at or before the instant (None: it did
+        not exist yet), from its timeline (every event of a commitment has an entry)."""
         at = to_us(recorded_after)
-        mine = log_entries.c.aggregate_id == aggregate_id
+        t = timeline_entries.c
+        mine = t.commitment_id == aggregate_id
         with self._read() as session:
-            first_later = session.execute(
-                select(func.min(log_entries.c.version)).where(mine, log_entries.c.recorded_us > at)
-            ).scalar()
+            first_later = session.execute(select(func.min(t.version)).where(mine, t.recorded_us > at)).scalar()
             if first_later is None:
-                first_later = (session.execute(select(func.max(log_entries.c.version)).where(mine)).scalar() or 0) + 1
+                first_later = (session.execute(select(func.max(t.version)).where(mine)).scalar() or 0) + 1
         version = int(first_later) - 1
         return version if version >= 1 else None
 

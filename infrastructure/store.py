@@ -12,7 +12,7 @@ from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
-from infrastructure.recorders import CoreAggregateRecorder, CoreApplicationRecorder
+from infrastructure.recorders import CoreAggregateRecorder, LogRecorder
 
 DEFAULT_DATABASE_URL = "sqlite:///tutahi.db"
 MEMORY_URL = "sqlite:///:memory:"
@@ -33,7 +33,7 @@ def database_url(given: str | None = None) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -51,13 +51,13 @@ class TutahiDatastore(SQLAlchemyDatastore):
         super().__init__(**kwargs)
         engine = self.engine
         if isinstance(engine, Engine) and engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", sqlite_pragmas)
 
 
 class TutahiFactory(SQLAlchemyFactory):
     datastore_class = TutahiDatastore
     aggregate_recorder_class = CoreAggregateRecorder
-    application_recorder_class = CoreApplicationRecorder
+    application_recorder_class = LogRecorder
 
 
 def store_env(url: str) -> dict[str, str]:

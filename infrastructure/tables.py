@@ -1,6 +1,7 @@
-"""SQLAlchemy tables beside the event store: the log index (dense positions) and the
-read models. Instants are stored as integer microseconds since the epoch (UTC), so
-SQLite and PostgreSQL keep them exactly and sort them alike."""
+"""SQLAlchemy tables: the log (event documents, their leaves and the Merkle nodes above
+them), checkpoints, and the read models built from the log. Instants are stored as
+integer microseconds since the epoch (UTC), so SQLite and PostgreSQL keep them exactly
+and sort them alike."""
 
 from __future__ import annotations
 
@@ -8,24 +9,39 @@ from sqlalchemy import BigInteger, Column, Date, Index, Integer, LargeBinary, Me
 
 metadata = MetaData()
 
-# The log index is part of the log, not a read model: a rebuild keeps it.
-log_entries = Table(
-    "tutahi_log",
+# The log: every event once, as the bytes of its document (its Merkle leaf's pre-image),
+# at its position (dense, from 0; the event store's notification id is position + 1),
+# with the leaf hash written beside it in the same transaction. ``originator_id``,
+# ``originator_version`` and ``topic`` index the documents for the event store; the
+# domain reads every fact from ``document`` and checks the index agrees with it.
+# (SQLite: ``INTEGER PRIMARY KEY`` makes the position the row id, so the log is stored
+# in position order.)
+event_log = Table(
+    "tutahi_event_log",
     metadata,
-    Column("position", BigInteger, primary_key=True, autoincrement=False),
-    Column("notification_id", BigInteger, nullable=False, unique=True),
-    Column("aggregate_id", Uuid, nullable=False),
-    Column("aggregate_type", String(20), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("type", String(40), nullable=False),
-    Column("recorded_us", BigInteger, nullable=False),
-    Column("leaf_hash", String(64), nullable=False),
-    Index("tutahi_log_aggregate_version", "aggregate_id", "version", unique=True),
-    Index("tutahi_log_aggregate_recorded", "aggregate_id", "recorded_us"),
+    Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("originator_id", Uuid, nullable=False),
+    Column("originator_version", Integer, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("document", LargeBinary, nullable=False),
+    Column("leaf", LargeBinary(32), nullable=False),
+    Index("tutahi_event_log_aggregate", "originator_id", "originator_version", unique=True),
 )
 
-# Hashes of complete subtrees of the log's Merkle tree: (level, index) covers the
-# 2**level leaves from index * 2**level. Written with the events; part of the log.
+# How far the log reaches: the row ``events`` holds its size (the next position;
+# advancing it is what serialises appends), the row ``nodes`` how far the stored Merkle
+# nodes reach (every complete subtree within the first ``size`` leaves is stored).
+log_head = Table(
+    "tutahi_log_head",
+    metadata,
+    Column("name", String(20), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+)
+
+# Hashes of complete subtrees of the log's Merkle tree above the leaves: (level, index)
+# covers the 2**level leaves from index * 2**level (level >= 1; the leaves are in
+# ``tutahi_event_log``). Derived from the leaves, stored so that roots, proofs and tiles
+# read O(log n) of them; written when first needed after the events they cover.
 merkle_nodes = Table(
     "tutahi_merkle_nodes",
     metadata,
@@ -103,6 +119,7 @@ timeline_entries = Table(
     Column("actor_name", Text, nullable=False),
     Column("summary", Text, nullable=False),
     Index("rm_timeline_commitment", "commitment_id", "position"),
+    Index("rm_timeline_recorded", "commitment_id", "recorded_us"),  # a commitment's version as at an instant
 )
 
 # Each timeline entry once per partner of its commitment (its partners now, as the

@@ -18,7 +18,6 @@ from sqlalchemy import text
 
 from application.credentials import Credentials
 from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore, SqlWebSessionStore
-from infrastructure.idempotency import SqlIdempotencyStore
 from infrastructure.keys import load_or_create_secret
 from infrastructure.store import database_url, engine_of
 from interfaces.api import audit, commitments, partners, tokens
@@ -88,7 +87,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["tutahi"] = Services(
         ledger=ledger,
         credentials=Credentials(SqlCredentialStore(ledger.recorder), ledger),
-        idempotency=SqlIdempotencyStore(ledger.recorder),
         auditor=open_auditor(ledger, instance),
         feed_tokens=SqlFeedTokenStore(ledger.recorder),
         web_sessions=SqlWebSessionStore(ledger.recorder),

@@ -28,6 +28,7 @@ from domain.values import Actor, ActorRole, PartnerKind
 from infrastructure.credentials import SqlCredentialStore
 from infrastructure.keys import verify_signature
 from infrastructure.store import StoreMisconfigured, database_url
+from infrastructure.upgrade import UpgradeRefused
 from interfaces.composition import open_auditor, open_ledger
 
 CLI_NAMESPACE = UUID("6d1f3a52-8f6c-5b7e-a1d4-3c9e0b2f4a61")
@@ -45,17 +46,44 @@ def fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+class UpgradeProgress:
+    """A progress bar for the upgrade of a store written by an earlier release, shown
+    only if one is needed."""
+
+    def __init__(self) -> None:
+        self.bar: Progress | None = None
+        self.task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = _progress("upgrading the store to this release's log", total)
+            self.bar.start()
+            self.task = self.bar.add_task("upgrade", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            err.print("The store was upgraded: every event, leaf and checkpoint is as it was.")
+
+
 @contextmanager
 def ledger_for(ctx: click.Context) -> Iterator[Ledger]:
-    """Opens the store named on the command line, turning every refusal into a
-    one-line error and a non-zero exit."""
+    """Opens the store named on the command line (upgrading one of an earlier release,
+    with a progress bar), turning every refusal into a one-line error and a non-zero
+    exit."""
     url = database_url(ctx.obj["database_url"])
+    upgrade = UpgradeProgress()
     try:
-        ledger = open_ledger(url)
+        ledger = open_ledger(url, progress=upgrade)
     except StoreMisconfigured as error:
         fail(f"the store at {url} is not durable: {error}")
+    except UpgradeRefused as error:
+        fail(f"the store at {url} was not upgraded: {error}")
     except (SQLAlchemyError, PersistenceError, OSError) as error:
         fail(f"cannot open the store at {url}: {type(error).__name__}: {str(error).splitlines()[0]}")
+    finally:
+        upgrade.close()
     try:
         yield ledger
     except (DomainError, ApplicationError) as error:
@@ -100,7 +128,7 @@ def demo(ctx: click.Context, copies: int) -> None:
         result = load_demo(ledger, progress=lambda line: err.print(f"  {line}"))
         out.print(
             f"Demo data: {result.partners_added} partners, {result.commitments_added} commitments, "
-            f"{result.events_added} events added; the log holds {ledger.read_models.log_size()} events."
+            f"{result.events_added} events added; the log holds {ledger.log_size()} events."
         )
         if copies:
             with _progress("importing copies of the plan", copies) as bar:
@@ -108,7 +136,7 @@ def demo(ctx: click.Context, copies: int) -> None:
                 imported = import_copies(ledger, copies, progress=lambda done, _: bar.update(task, completed=done))
             out.print(
                 f"Copies: {imported.copies_added} of {copies} imported ({imported.events_added} events); "
-                f"the log holds {ledger.read_models.log_size()} events."
+                f"the log holds {ledger.log_size()} events."
             )
 
 
@@ -345,13 +373,17 @@ def audit_export(ctx: click.Context, file: str) -> None:
     """Export the whole log as JSON Lines, one event document per line."""
     with ledger_for(ctx) as ledger:
         auditor = open_auditor(ledger, ctx.obj["instance_path"])
-        with _progress("exporting", None) as bar, open(file, "w", encoding="utf-8") as handle:
+        with _progress("exporting", None) as bar, open(file, "wb") as handle:
             task = bar.add_task("export", total=auditor.size())
-            count = 0
-            for document in auditor.export_lines(progress=lambda n: bar.update(task, completed=n)):
-                handle.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n")
-                count += 1
-        out.print(f"Exported {count} events to {file}.")
+            done = [0]
+
+            def exported(count: int) -> None:
+                done[0] = count
+                bar.update(task, completed=count)
+
+            for chunk in auditor.export_chunks(progress=exported):
+                handle.write(chunk)
+        out.print(f"Exported {done[0]} events to {file}.")
 
 
 @audit.command("verify-export")
@@ -362,7 +394,7 @@ def audit_verify_export(file: str, checkpoint_file: str, key_file: str) -> None:
     """Check an export against a signed checkpoint, offline: no store, no service."""
     checkpoint = _read_json(checkpoint_file, "checkpoint")
     public_key = _read_json(key_file, "public key")
-    with _progress("verifying export", None) as bar, open(file, encoding="utf-8") as handle:
+    with _progress("verifying export", None) as bar, open(file, "rb") as handle:
         task = bar.add_task("verify", total=None)
         verdict = verify_export(
             handle, checkpoint, public_key, verify_signature, lambda n: bar.update(task, completed=n)
@@ -383,7 +415,7 @@ def projections() -> None:
 def projections_rebuild(ctx: click.Context) -> None:
     """Drop every read model and rebuild it from the log, in one transaction."""
     with ledger_for(ctx) as ledger:
-        total = ledger.read_models.log_size()
+        total = ledger.log_size()
         with Progress(
             TextColumn("rebuilding read models"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
         ) as bar:

@@ -16,12 +16,11 @@ from sqlalchemy import Engine, create_engine, text
 
 from application.demo import DIA, TPK, load_demo, partner_id
 from application.ledger import Ledger
-from application.merkle import appended_nodes
-from application.offline import leaf_of
+from application.logformat import leaf_hash
 from domain.values import Actor, ActorRole, Completion, OgpValue, PartnerKind, PartnerRole, Response, Visibility
 from tests.conftest import ADMIN
 
-KINDS = ("flip", "delete_event", "swap", "edit_leaf", "delete_log_row")
+KINDS = ("flip", "delete_event", "swap", "edit_leaf", "edit_index", "edit_node")
 
 
 def rid() -> str:
@@ -93,61 +92,90 @@ class Tampering:
     kind: str
     position: int  # where verification must say the log first goes wrong
     description: str
+    in_export: bool = True  # whether an export shows the edit (nodes and the index are the service's own)
 
 
 def log_rows(engine: Engine) -> list[Any]:
+    """(position, leaf) of every entry of the log."""
     with engine.connect() as connection:
-        return list(
-            connection.execute(text("SELECT position, notification_id, leaf_hash FROM tutahi_log ORDER BY position"))
-        )
+        return list(connection.execute(text("SELECT position, leaf FROM tutahi_event_log ORDER BY position")))
 
 
-def event_row(engine: Engine, notification_id: int) -> Any:
+def event_row(engine: Engine, position: int) -> Any:
     with engine.connect() as connection:
         return connection.execute(
-            text("SELECT id, topic, state FROM tutahi_events WHERE id = :id"), {"id": notification_id}
+            text(
+                "SELECT position, originator_id, originator_version, topic, document, leaf "
+                "FROM tutahi_event_log WHERE position = :p"
+            ),
+            {"p": position},
         ).one()
 
 
-def flip_byte(engine: Engine, notification_id: int, offset: int, mask: int) -> None:
-    """XORs one byte of the stored event's state with ``mask`` (not 0)."""
+def update_row(engine: Engine, position: int, **values: Any) -> None:
+    columns = ", ".join(f"{name} = :{name}" for name in values)
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"UPDATE tutahi_event_log SET {columns} WHERE position = :p"), {"p": position, **values}
+        )
+
+
+def flip_byte(engine: Engine, position: int, offset: int, mask: int) -> None:
+    """XORs one byte of the stored document with ``mask`` (not 0)."""
     assert mask != 0
-    state = bytearray(event_row(engine, notification_id).state)
-    state[offset % len(state)] ^= mask
+    document = bytearray(event_row(engine, position).document)
+    document[offset % len(document)] ^= mask
+    update_row(engine, position, document=bytes(document))
+
+
+def delete_event(engine: Engine, position: int) -> None:
     with engine.begin() as connection:
-        connection.execute(
-            text("UPDATE tutahi_events SET state = :state WHERE id = :id"),
-            {"state": bytes(state), "id": notification_id},
-        )
+        connection.execute(text("DELETE FROM tutahi_event_log WHERE position = :p"), {"p": position})
 
 
-def delete_event(engine: Engine, notification_id: int) -> None:
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM tutahi_events WHERE id = :id"), {"id": notification_id})
+def swap_events(engine: Engine, first: int, second: int) -> None:
+    """Swaps the documents and leaves of two positions (each row's index stays)."""
+    one, other = event_row(engine, first), event_row(engine, second)
+    update_row(engine, first, document=bytes(other.document), leaf=bytes(other.leaf))
+    update_row(engine, second, document=bytes(one.document), leaf=bytes(one.leaf))
 
 
-def swap_events(engine: Engine, first_id: int, second_id: int) -> None:
-    """Swaps the topic and state of two stored events (their ids and versions stay)."""
-    first, second = event_row(engine, first_id), event_row(engine, second_id)
-    with engine.begin() as connection:
-        for row, other in ((first, second), (second, first)):
-            connection.execute(
-                text("UPDATE tutahi_events SET topic = :topic, state = :state WHERE id = :id"),
-                {"topic": other.topic, "state": other.state, "id": row.id},
+def edit_leaf(engine: Engine, position: int, new_leaf: bytes) -> None:
+    update_row(engine, position, leaf=new_leaf)
+
+
+def edit_index(engine: Engine, position: int, column: str) -> None:
+    """Changes what the event store's index says of a document: its version or topic."""
+    row = event_row(engine, position)
+    if column == "originator_version":
+        update_row(engine, position, originator_version=row.originator_version + 1000)
+    else:
+        update_row(engine, position, topic=row.topic + "X")
+
+
+def stored_nodes(engine: Engine) -> list[tuple[int, int]]:
+    with engine.connect() as connection:
+        return [
+            (row[0], row[1])
+            for row in connection.execute(
+                text('SELECT level, "index" FROM tutahi_merkle_nodes ORDER BY level, "index"')
             )
+        ]
 
 
-def edit_leaf(engine: Engine, position: int, new_leaf_hex: str) -> None:
+def edit_node(engine: Engine, level: int, index: int) -> None:
+    """Flips a bit of a stored Merkle node."""
     with engine.begin() as connection:
-        connection.execute(
-            text("UPDATE tutahi_log SET leaf_hash = :leaf WHERE position = :position"),
-            {"leaf": new_leaf_hex, "position": position},
+        digest = bytearray(
+            connection.execute(
+                text('SELECT hash FROM tutahi_merkle_nodes WHERE level = :l AND "index" = :i'), {"l": level, "i": index}
+            ).scalar_one()
         )
-
-
-def delete_log_row(engine: Engine, position: int) -> None:
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM tutahi_log WHERE position = :position"), {"position": position})
+        digest[0] ^= 0x01
+        connection.execute(
+            text('UPDATE tutahi_merkle_nodes SET hash = :h WHERE level = :l AND "index" = :i'),
+            {"h": bytes(digest), "l": level, "i": index},
+        )
 
 
 def engine_for(url: str) -> Engine:
@@ -162,40 +190,22 @@ def append_events(ledger: Ledger, count: int) -> None:
         )
 
 
-def rewrite_history(engine: Engine, ledger: Ledger, notification_id: int, *, recompute: bool = True) -> None:
-    """Edits a stored event (its request id: the event still reads, its document
-    changes). With ``recompute``, what an operator covering their tracks would do next:
-    recompute every leaf hash and the whole Merkle tree so that the store agrees with
-    itself again, and drop the checkpoints it had signed."""
-    state = event_row(engine, notification_id).state
-    at = state.index(b'"request_id":"') + len(b'"request_id":"')
-    edited = state[:at] + (b"Y" if state[at : at + 1] == b"X" else b"X") + state[at + 1 :]
-    with engine.begin() as connection:
-        connection.execute(
-            text("UPDATE tutahi_events SET state = :s WHERE id = :id"), {"s": edited, "id": notification_id}
-        )
+def rewrite_history(engine: Engine, position: int, *, recompute: bool = True) -> None:
+    """Edits a stored document (its request id: it still reads, and says something
+    else). With ``recompute``, what an operator covering their tracks would do next:
+    recompute its leaf, drop the Merkle nodes (the service writes them again from the
+    leaves) and the checkpoints it had signed, so that the store agrees with itself."""
+    document = bytes(event_row(engine, position).document)
+    at = document.index(b'"request_id":"') + len(b'"request_id":"')
+    edited = document[:at] + (b"Y" if document[at : at + 1] == b"X" else b"X") + document[at + 1 :]
+    update_row(engine, position, document=edited)
     if not recompute:
         return
-    leaves = []
+    update_row(engine, position, leaf=leaf_hash(edited))
     with engine.begin() as connection:
-        for entry, event in ledger.iter_log():
-            leaf = leaf_of(ledger.event_document(entry, event))
-            leaves.append(leaf)
-            connection.execute(
-                text("UPDATE tutahi_log SET leaf_hash = :leaf WHERE position = :position"),
-                {"leaf": leaf.hex(), "position": entry.position},
-            )
         connection.execute(text("DELETE FROM tutahi_merkle_nodes"))
+        connection.execute(text("UPDATE tutahi_log_head SET size = 0 WHERE name = 'nodes'"))
         connection.execute(text("DELETE FROM tutahi_checkpoints"))
-
-        def nothing_stored(level: int, index: int) -> bytes:
-            raise LookupError((level, index))
-
-        nodes = appended_nodes(0, leaves, nothing_stored)
-        connection.execute(
-            text('INSERT INTO tutahi_merkle_nodes (level, "index", hash) VALUES (:level, :index, :hash)'),
-            [{"level": level, "index": index, "hash": digest} for level, index, digest in nodes],
-        )
 
 
 def copy_sqlite_file(source: Path, target: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
@@ -128,11 +127,6 @@ class Verifications(MethodView):
         return asdict(services().auditor.verify())
 
 
-def _jsonl() -> Iterator[str]:
-    for document in services().auditor.export_lines():
-        yield json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
-
-
 def _csv() -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -183,7 +177,7 @@ class ExportEvents(MethodView):
     )
     def get(self) -> Response:
         """The whole log as JSON Lines, streamed in constant memory."""
-        return Response(stream_with_context(_jsonl()), mimetype=NDJSON)
+        return Response(stream_with_context(services().auditor.export_chunks()), mimetype=NDJSON)
 
 
 @blp.route("/export/commitments.csv")

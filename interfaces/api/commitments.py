@@ -8,15 +8,17 @@ from uuid import UUID, uuid4
 from flask import g
 from flask.views import MethodView
 
+from application.ledger import CommandResult
 from domain.values import ActorRole
 from interfaces.api.docs import READ, WRITE, problems
 from interfaces.api.http import (
     ApiBlueprint,
+    Command,
     current_actor,
     etag_of,
     expected_version,
-    idempotent,
     json_body,
+    records,
     require_actor,
     requires,
     services,
@@ -80,6 +82,11 @@ def version_for(commitment_id: UUID, *, required: bool = False) -> int | None:
     return expected_version(required=required, current=lambda: ledger.current_version(commitment_id, current_actor()))
 
 
+def by_caller(commitment_id: UUID) -> dict[str, Any]:
+    """Who is changing the commitment, in which request, from which version (If-Match)."""
+    return {"actor": require_actor(), "request_id": request_id(), "expected_version": version_for(commitment_id)}
+
+
 @blp.route("/commitments")
 class Commitments(MethodView):
     @problems(blp, *READ)
@@ -91,16 +98,18 @@ class Commitments(MethodView):
         return page(result, summary_doc)
 
     @requires(ActorRole.AGENCY)
-    @idempotent()
     @problems(blp, *WRITE)
     @blp.arguments(CommitmentCreate)
-    @blp.response(201, CommitmentChanged, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}})
+    @records(blp, 201, CommitmentChanged, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}})
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
-    def post(self, body: dict[str, Any]) -> Any:
+    def post(self, body: dict[str, Any]) -> Command:
         """Create a commitment; the calling agency becomes its lead."""
-        result = services().ledger.create_commitment(**body, actor=require_actor(), request_id=request_id())
-        headers = {"ETag": etag_of(result.version), "Location": f"/api/v1/commitments/{result.aggregate_id}"}
-        return changed(result), 201, headers
+        return Command(
+            lambda idempotency: services().ledger.create_commitment(
+                **body, actor=require_actor(), request_id=request_id(), idempotency=idempotency
+            ),
+            lambda result: (changed(result), {"Location": f"/api/v1/commitments/{result.aggregate_id}"}),
+        )
 
 
 @blp.route("/commitments/<uuid:commitment_id>")
@@ -142,22 +151,17 @@ class CommitmentResource(MethodView):
 @blp.route("/commitments/<uuid:commitment_id>/partners")
 class CommitmentPartners(MethodView):
     @requires()
-    @idempotent()
     @problems(blp, *WRITE)
     @blp.arguments(PartnerAdd)
-    @blp.response(201, PartnerJoined, headers=ETAG_HEADER)
+    @records(blp, 201, PartnerJoined, headers=ETAG_HEADER)
     @blp.doc(parameters=COMMAND_PARAMS)
-    def post(self, body: dict[str, Any], commitment_id: UUID) -> Any:
+    def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
         """A lead brings a registered partner into the commitment."""
-        result = services().ledger.add_partner(
-            commitment_id,
-            **body,
-            actor=require_actor(),
-            request_id=request_id(),
-            expected_version=version_for(commitment_id),
+        caller = by_caller(commitment_id)
+        return Command(
+            lambda idempotency: services().ledger.add_partner(commitment_id, **body, **caller, idempotency=idempotency),
+            lambda result: done(result, partner=result.part("partners", body["partner_id"])),
         )
-        partner = result.part("partners", body["partner_id"])
-        return done(result, partner=partner), 201, {"ETag": etag_of(result.version)}
 
 
 @blp.route("/commitments/<uuid:commitment_id>/partners/<uuid:partner_id>")
@@ -196,129 +200,116 @@ class CommitmentPartner(MethodView):
 @blp.route("/commitments/<uuid:commitment_id>/milestones")
 class Milestones(MethodView):
     @requires()
-    @idempotent()
     @problems(blp, *WRITE)
     @blp.arguments(MilestoneAdd)
-    @blp.response(201, MilestoneAdded, headers=ETAG_HEADER)
+    @records(blp, 201, MilestoneAdded, headers=ETAG_HEADER)
     @blp.doc(parameters=COMMAND_PARAMS)
-    def post(self, body: dict[str, Any], commitment_id: UUID) -> Any:
+    def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
         """A lead or support agency adds a milestone."""
-        result = services().ledger.add_milestone(
-            commitment_id,
-            **body,
-            actor=require_actor(),
-            request_id=request_id(),
-            expected_version=version_for(commitment_id),
+        caller = by_caller(commitment_id)
+        return Command(
+            lambda idempotency: services().ledger.add_milestone(
+                commitment_id, **body, **caller, idempotency=idempotency
+            ),
+            lambda result: done(result, **result.part("milestones", result.created_id)),
         )
-        milestone = result.part("milestones", result.created_id)
-        return done(result, **milestone), 201, {"ETag": etag_of(result.version)}
 
 
 @blp.route("/commitments/<uuid:commitment_id>/milestones/<uuid:milestone_id>/reached")
 class MilestoneReached(MethodView):
     @requires()
-    @idempotent()
     @problems(blp, *WRITE)
     @blp.arguments(MilestoneReach)
-    @blp.response(200, MilestoneAdded, headers=ETAG_HEADER)
+    @records(blp, 200, MilestoneAdded, headers=ETAG_HEADER)
     @blp.doc(parameters=COMMAND_PARAMS)
-    def post(self, body: dict[str, Any], commitment_id: UUID, milestone_id: UUID) -> Any:
+    def post(self, body: dict[str, Any], commitment_id: UUID, milestone_id: UUID) -> Command:
         """A lead or support agency reports the milestone reached (once)."""
-        result = services().ledger.reach_milestone(
-            commitment_id,
-            milestone_id,
-            **body,
-            actor=require_actor(),
-            request_id=request_id(),
-            expected_version=version_for(commitment_id),
+        caller = by_caller(commitment_id)
+        return Command(
+            lambda idempotency: services().ledger.reach_milestone(
+                commitment_id, milestone_id, **body, **caller, idempotency=idempotency
+            ),
+            lambda result: done(result, **result.part("milestones", milestone_id)),
         )
-        milestone = result.part("milestones", milestone_id)
-        return done(result, **milestone), 200, {"ETag": etag_of(result.version)}
 
 
 @blp.route("/commitments/<uuid:commitment_id>/actions")
 class Actions(MethodView):
     @requires()
-    @idempotent()
     @problems(blp, *WRITE)
     @blp.arguments(ActionRecord)
-    @blp.response(201, ActionRecorded, headers=ETAG_HEADER)
+    @records(blp, 201, ActionRecorded, headers=ETAG_HEADER)
     @blp.doc(parameters=COMMAND_PARAMS)
-    def post(self, body: dict[str, Any], commitment_id: UUID) -> Any:
+    def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
         """An agency partner records a joint action with other partners of the commitment."""
-        result = services().ledger.record_joint_action(
-            commitment_id,
-            **body,
-            actor=require_actor(),
-            request_id=request_id(),
-            expected_version=version_for(commitment_id),
+        caller = by_caller(commitment_id)
+        return Command(
+            lambda idempotency: services().ledger.record_joint_action(
+                commitment_id, **body, **caller, idempotency=idempotency
+            ),
+            lambda result: done(result, **result.part("actions", result.created_id)),
         )
-        action = result.part("actions", result.created_id)
-        return done(result, **action), 201, {"ETag": etag_of(result.version)}
 
 
 @blp.route("/commitments/<uuid:commitment_id>/actions/<uuid:action_id>/responses")
 class ActionResponses(MethodView):
     @requires()
-    @idempotent()
     @problems(blp, *WRITE)
     @blp.arguments(ActionRespond)
-    @blp.response(201, ResponseRecorded, headers=ETAG_HEADER)
+    @records(blp, 201, ResponseRecorded, headers=ETAG_HEADER)
     @blp.doc(parameters=COMMAND_PARAMS)
-    def post(self, body: dict[str, Any], commitment_id: UUID, action_id: UUID) -> Any:
+    def post(self, body: dict[str, Any], commitment_id: UUID, action_id: UUID) -> Command:
         """A partner named in the joint action confirms or disputes it."""
-        actor = require_actor()
-        result = services().ledger.respond_to_action(
-            commitment_id,
-            action_id,
-            **body,
-            actor=actor,
-            request_id=request_id(),
-            expected_version=version_for(commitment_id),
+        caller = by_caller(commitment_id)
+        responder = str(caller["actor"].id)
+
+        def render(result: CommandResult) -> dict[str, Any]:
+            action = result.part("actions", action_id)
+            response = next(r for r in action["responses"] if r["partner_id"] == responder)
+            return done(result, action_id=action_id, response=response)
+
+        return Command(
+            lambda idempotency: services().ledger.respond_to_action(
+                commitment_id, action_id, **body, **caller, idempotency=idempotency
+            ),
+            render,
         )
-        action = result.part("actions", action_id)
-        response = next(r for r in action["responses"] if r["partner_id"] == str(actor.id))
-        return done(result, action_id=action_id, response=response), 201, {"ETag": etag_of(result.version)}
 
 
 @blp.route("/commitments/<uuid:commitment_id>/progress")
 class Progress(MethodView):
     @requires()
-    @idempotent()
     @problems(blp, *WRITE)
     @blp.arguments(ProgressReport)
-    @blp.response(201, ProgressRecorded, headers=ETAG_HEADER)
+    @records(blp, 201, ProgressRecorded, headers=ETAG_HEADER)
     @blp.doc(parameters=COMMAND_PARAMS)
-    def post(self, body: dict[str, Any], commitment_id: UUID) -> Any:
+    def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
         """A lead reports completion on OGP's scale."""
-        result = services().ledger.report_progress(
-            commitment_id,
-            **body,
-            actor=require_actor(),
-            request_id=request_id(),
-            expected_version=version_for(commitment_id),
+        caller = by_caller(commitment_id)
+        return Command(
+            lambda idempotency: services().ledger.report_progress(
+                commitment_id, **body, **caller, idempotency=idempotency
+            ),
+            lambda result: done(result, report=result.completion()),
         )
-        return done(result, report=result.completion()), 201, {"ETag": etag_of(result.version)}
 
 
 @blp.route("/commitments/<uuid:commitment_id>/withdrawal")
 class Withdraw(MethodView):
     @requires()
-    @idempotent()
     @problems(blp, *WRITE)
     @blp.arguments(Withdrawal)
-    @blp.response(200, CommitmentChanged, headers=ETAG_HEADER)
+    @records(blp, 200, CommitmentChanged, headers=ETAG_HEADER)
     @blp.doc(parameters=COMMAND_PARAMS)
-    def post(self, body: dict[str, Any], commitment_id: UUID) -> Any:
+    def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
         """A lead withdraws the commitment; it then accepts no further change."""
-        result = services().ledger.withdraw_commitment(
-            commitment_id,
-            **body,
-            actor=require_actor(),
-            request_id=request_id(),
-            expected_version=version_for(commitment_id),
+        caller = by_caller(commitment_id)
+        return Command(
+            lambda idempotency: services().ledger.withdraw_commitment(
+                commitment_id, **body, **caller, idempotency=idempotency
+            ),
+            changed,
         )
-        return changed(result), 200, {"ETag": etag_of(result.version)}
 
 
 @blp.route("/commitments/<uuid:commitment_id>/timeline")

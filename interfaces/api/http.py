@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 from uuid import uuid4
@@ -21,16 +21,15 @@ from webargs.flaskparser import FlaskParser
 from application.audit import Auditor
 from application.credentials import Credentials
 from application.errors import ApplicationError
+from application.idempotency import Idempotency, KeptResponse
 from application.ledger import Ledger
 from domain.errors import DomainError
 from domain.values import Actor, ActorRole
 from infrastructure.credentials import SqlFeedTokenStore, SqlWebSessionStore
-from infrastructure.idempotency import IdempotencyRecord, SqlIdempotencyStore
 from interfaces.api.problems import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]{1,200}$")
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
 MAX_BODY = 1024 * 1024
 MAX_JSON_DEPTH = 64
 
@@ -41,7 +40,6 @@ class Services:
 
     ledger: Ledger
     credentials: Credentials
-    idempotency: SqlIdempotencyStore
     auditor: Auditor
     feed_tokens: SqlFeedTokenStore
     web_sessions: SqlWebSessionStore
@@ -206,7 +204,20 @@ def expected_version(*, required: bool, current: Callable[[], int] | None = None
     raise Problem(412, "If-Match does not match the current version", code="precondition-failed")
 
 
-# -- idempotency -------------------------------------------------------------------------
+# -- commands and idempotency ---------------------------------------------------------------
+
+
+Rendered = dict[str, Any] | tuple[dict[str, Any], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """What a command view returns: ``run`` calls the use case (with the request's
+    ``Idempotency``, or None without a key); ``render`` makes the response body of its
+    result (and headers besides the ETag)."""
+
+    run: Callable[[Idempotency | None], Any]
+    render: Callable[[Any], Rendered]
 
 
 def _request_hash() -> str:
@@ -221,75 +232,87 @@ def _request_hash() -> str:
     return digest.hexdigest()
 
 
-def _replay(record: IdempotencyRecord) -> Response:
-    response = Response(record.body, status=record.status, mimetype="application/json")
-    for name, value in record.headers.items():
+def _sent(kept: KeptResponse, *, replayed: bool = False) -> Response:
+    response = Response(kept.body, status=kept.status, mimetype=current_app.json.mimetype)  # type: ignore[attr-defined]
+    for name, value in kept.headers.items():
         response.headers[name] = value
-    response.headers["Idempotent-Replayed"] = "true"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
-def idempotent(redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Callable[[F], F]:
-    """``Idempotency-Key`` for a POST: the same key from the same caller with the same
-    body within 24 hours returns the first response again and records nothing new; with
-    another body it is 422. The record is written in the events' own transaction.
-    ``redact`` removes secrets from the body before it is stored."""
+def _earlier(idempotency: Idempotency) -> Response | None:
+    """The response kept for this key, replayed; 422 if the key came with another request."""
+    record = idempotency.earlier(services().ledger.idempotency)
+    if record is None:
+        return None
+    if record.request_hash != idempotency.request_hash:
+        raise Problem(
+            422,
+            "this Idempotency-Key was used with a different request",
+            code="idempotency-key-reused",
+            errors={"Idempotency-Key": ["already used with a different request body"]},
+        )
+    return _sent(record.response, replayed=True)
+
+
+def records(
+    blp: Blueprint,
+    status: int,
+    schema: Any,
+    *,
+    headers: dict[str, Any] | None = None,
+    etag: bool = True,
+    redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Callable[[F], F]:
+    """For a view that returns a ``Command``: documents the response (as
+    ``blp.response``), runs the command and answers with its result serialised by
+    ``schema``, with the ETag of the new version when ``etag``. With an
+    ``Idempotency-Key`` (1-200 visible ASCII characters), the same key from the same
+    caller with the same body within 24 hours gets the first response again and records
+    nothing new, another body gets 422; the first response is kept by the use case, in
+    its own transaction. ``redact`` removes secrets from what is kept."""
 
     def decorate(view: F) -> F:
         @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Response:
+            command: Command = view(*args, **kwargs)
+
+            def respond(result: Any) -> KeptResponse:
+                rendered = command.render(result)
+                body, extra = rendered if isinstance(rendered, tuple) else (rendered, {})
+                kept = {"ETag": etag_of(result.version)} if etag else {}
+                text = current_app.json.dumps(schema().dump(body)) + "\n"
+                return KeptResponse(status, text, {**kept, **extra})
+
             key = request.headers.get("Idempotency-Key")
             if key is None:
-                return view(*args, **kwargs)
+                return _sent(respond(command.run(None)))
             if not VISIBLE_ASCII.match(key):
                 raise Problem(
                     400, "Idempotency-Key must be 1 to 200 visible ASCII characters", code="bad-idempotency-key"
                 )
-            actor = require_actor()
-            store = services().idempotency
-            request_hash = _request_hash()
-            now = datetime.now(UTC)
-
-            def earlier() -> Response | None:
-                record = store.find(actor.id, key)
-                if record is None or record.created_at < now - IDEMPOTENCY_WINDOW:
-                    return None
-                if record.request_hash != request_hash:
-                    raise Problem(
-                        422,
-                        "this Idempotency-Key was used with a different request",
-                        code="idempotency-key-reused",
-                        errors={"Idempotency-Key": ["already used with a different request body"]},
-                    )
-                return _replay(record)
-
-            replay = earlier()
+            idempotency = Idempotency(require_actor().id, key, _request_hash(), respond, datetime.now(UTC))
+            if redact is not None:
+                idempotency.redact = lambda kept: KeptResponse(
+                    kept.status, current_app.json.dumps(redact(json.loads(kept.body))) + "\n", kept.headers
+                )
+            replay = _earlier(idempotency)
             if replay is not None:
                 return replay
-            ledger = services().ledger
             try:
-                with ledger.unit_of_work() as tx:
-                    response = current_app.make_response(view(*args, **kwargs))
-                    if response.status_code < 300:
-                        body = response.get_data()
-                        if redact is not None:
-                            body = json.dumps(redact(json.loads(body))).encode()
-                        kept = {k: v for k, v in response.headers.items() if k in ("Location", "ETag")}
-                        record = IdempotencyRecord(
-                            actor.id, key, request_hash, response.status_code, body.decode(), kept, now
-                        )
-                        store.put(tx, record, replacing_before=now - IDEMPOTENCY_WINDOW)
+                command.run(idempotency)
             except (ApplicationError, DomainError, Problem):
                 # A concurrent retry with the same key may have won, so that this one lost the
-                # race (ConcurrentWrite, a stale If-Match) or meets its effect (a milestone
-                # already reached): answer as the winner did.
-                replay = earlier()
+                # race or meets its effect (a milestone already reached): answer as the winner did.
+                replay = _earlier(idempotency)
                 if replay is not None:
                     return replay
                 raise
-            return response
+            assert idempotency.response is not None
+            return _sent(idempotency.response)
 
-        return cast(F, wrapper)
+        return cast(F, blp.response(status, schema, headers=headers)(wrapper))
 
     return decorate
 

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from domain.values import ActorRole
 from interfaces.api.commitments import IDEMPOTENCY_KEY, request_id
 from interfaces.api.docs import READ, WRITE, problems
-from interfaces.api.http import ApiBlueprint, idempotent, require_actor, requires, services
+from interfaces.api.http import ApiBlueprint, Command, records, require_actor, requires, services
 from interfaces.api.problems import Problem
 from interfaces.api.schemas import (
     PageQuery,
@@ -37,16 +37,21 @@ class Partners(MethodView):
         return page(services().ledger.list_partners(**query), partner_row_doc)
 
     @requires(ActorRole.ADMIN)
-    @idempotent()
     @problems(blp, *WRITE)
     @blp.arguments(PartnerCreate)
-    @blp.response(201, PartnerCreated, headers={"Location": {"schema": {"type": "string"}}})
+    @records(blp, 201, PartnerCreated, headers={"Location": {"schema": {"type": "string"}}}, etag=False)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
-    def post(self, body: dict[str, Any]) -> Any:
+    def post(self, body: dict[str, Any]) -> Command:
         """Register a partner (admins)."""
-        result = services().ledger.register_partner(**body, actor=require_actor(), request_id=request_id())
-        document = {**result.document, "position": result.position}
-        return document, 201, {"Location": f"/api/v1/partners/{result.aggregate_id}"}
+        return Command(
+            lambda idempotency: services().ledger.register_partner(
+                **body, actor=require_actor(), request_id=request_id(), idempotency=idempotency
+            ),
+            lambda result: (
+                {**result.document, "position": result.position},
+                {"Location": f"/api/v1/partners/{result.aggregate_id}"},
+            ),
+        )
 
 
 @blp.route("/partners/<uuid:partner_id>")

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from domain.values import ActorRole
 from interfaces.api.commitments import IDEMPOTENCY_KEY
 from interfaces.api.docs import READ, WRITE, problems
-from interfaces.api.http import ApiBlueprint, idempotent, requires, services
+from interfaces.api.http import ApiBlueprint, Command, records, requires, services
 from interfaces.api.schemas import TokenIssue, TokenIssued, TokenList, TokenSchema
 from interfaces.api.views import credential_doc
 
@@ -33,18 +33,23 @@ class Tokens(MethodView):
         return {"items": [credential_doc(c) for c in services().credentials.list()], "next": None}
 
     @requires(ActorRole.ADMIN)
-    @idempotent(redact=without_secret)
     @problems(blp, *WRITE)
     @blp.arguments(TokenIssue)
-    @blp.response(201, TokenIssued)
+    @records(blp, 201, TokenIssued, etag=False, redact=without_secret)
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
-    def post(self, body: dict[str, Any]) -> Any:
+    def post(self, body: dict[str, Any]) -> Command:
         """Issue a token: agency/community tokens for a partner whose kind fits the role,
         auditor/admin tokens for a named office or person. The secret is shown once."""
-        issued = services().credentials.issue(
-            ActorRole(body["role"]), partner_id=body["partner_id"], name=body["name"], now=datetime.now(UTC)
+        return Command(
+            lambda idempotency: services().credentials.issue(
+                ActorRole(body["role"]),
+                partner_id=body["partner_id"],
+                name=body["name"],
+                now=datetime.now(UTC),
+                idempotency=idempotency,
+            ),
+            lambda issued: credential_doc(issued.credential, issued.token, with_token=True),
         )
-        return credential_doc(issued.credential, issued.token, with_token=True), 201
 
 
 @blp.route("/tokens/<uuid:token_id>")

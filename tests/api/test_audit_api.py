@@ -107,7 +107,7 @@ def all_events(client: FlaskClient, caller: Caller, limit: int) -> list[dict[str
 
 
 def log_size(app: Flask) -> int:
-    return ledger_of(app).read_models.log_size()
+    return ledger_of(app).log_size()
 
 
 def assert_refused_without_the_right_role(
@@ -373,8 +373,8 @@ def test_verification_is_for_auditors_and_admins_and_finds_an_edit(
     try:
         with engine.begin() as connection:
             connection.execute(
-                text("UPDATE tutahi_log SET leaf_hash = :leaf WHERE position = :position"),
-                {"leaf": "0" * 64, "position": size // 2},
+                text("UPDATE tutahi_event_log SET leaf = :leaf WHERE position = :position"),
+                {"leaf": bytes(32), "position": size // 2},
             )
     finally:
         engine.dispose()

@@ -182,8 +182,8 @@ def test_threads_writing_one_commitment(app: Flask, client: FlaskClient, callers
     assert len(timeline.get_json()["items"]) == len(events)
     other_events = ledger.commitment_history(UUID(other["id"]))
     assert len(other_events) == other["version"] + bystander.successes
-    size = ledger.read_models.log_size()
-    positions = [entry.position for entry in ledger.read_models.iter_log()]
+    size = ledger.log_size()
+    positions = [row[0] for batch in ledger.event_log.scan() for row in batch]
     assert positions == list(range(size))
     verification = client.post("/api/v1/audit/verifications", headers=callers.auditor.headers).get_json()
     assert verification["ok"], verification

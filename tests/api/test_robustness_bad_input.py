@@ -55,7 +55,7 @@ class Target:
         return int(self.client.get(f"/api/v1/commitments/{self.commitment_id}").get_json()["version"])
 
     def log_size(self) -> int:
-        return ledger_of(self.app).read_models.log_size()
+        return ledger_of(self.app).log_size()
 
 
 @pytest.fixture

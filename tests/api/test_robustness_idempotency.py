@@ -41,7 +41,7 @@ class World:
 
     def records(self) -> int:
         """What commands leave behind: events in the log, and credentials (tokens are not events)."""
-        return ledger_of(self.app).read_models.log_size() + len(services_of(self.app).credentials.list())
+        return ledger_of(self.app).log_size() + len(services_of(self.app).credentials.list())
 
     def version(self, commitment_id: str) -> int:
         history = ledger_of(self.app).commitment_history(UUID(commitment_id))

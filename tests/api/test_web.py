@@ -141,7 +141,7 @@ def sign_in(client: FlaskClient, caller: Caller, next_path: str = "/") -> None:
 
 
 def log_size(app: Flask) -> int:
-    return ledger_of(app).read_models.log_size()
+    return ledger_of(app).log_size()
 
 
 def positions(html: str) -> list[int]:

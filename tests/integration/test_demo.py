@@ -3,14 +3,10 @@ read models that a rebuild from the log reproduces row for row."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from sqlalchemy import create_engine, text
 
 from application.demo import PLAN, commitment_id, import_copies, load_demo, plan_copy
 from application.ledger import Ledger
-from interfaces.composition import open_ledger
 
 
 def test_the_demo_loads_the_2014_16_plan_as_product_md_describes(ledger: Ledger) -> None:
@@ -42,13 +38,13 @@ def test_the_demo_loads_the_2014_16_plan_as_product_md_describes(ledger: Ledger)
 
 def test_running_the_demo_twice_changes_nothing_the_second_time(ledger: Ledger) -> None:
     load_demo(ledger)
-    size = ledger.read_models.log_size()
+    size = ledger.log_size()
     rows = ledger.read_models.dump_read_models()
 
     again = load_demo(ledger)
 
     assert (again.partners_added, again.commitments_added, again.events_added) == (0, 0, 0)
-    assert ledger.read_models.log_size() == size
+    assert ledger.log_size() == size
     assert ledger.read_models.dump_read_models() == rows
 
 
@@ -66,7 +62,7 @@ def test_a_rebuild_after_the_demo_yields_exactly_the_rows_written_live(ledger: L
 
     count = ledger.rebuild_read_models()
 
-    assert count == ledger.read_models.log_size()
+    assert count == ledger.log_size()
     assert ledger.read_models.dump_read_models() == live
 
 
@@ -83,12 +79,12 @@ def test_copies_of_the_plan_import_in_batches_once_each_and_verify(ledger: Ledge
     copied = ledger.get_commitment(commitment_id("NZ0004-copy-3"))
     assert copied["title"] == original["title"] and copied["id"] != original["id"]
     assert [a["summary"] for a in copied["actions"]] == [a["summary"] for a in original["actions"]]
-    size = ledger.read_models.log_size()
+    size = ledger.log_size()
 
     again = import_copies(ledger, 6, per_transaction=4)  # copies 1-5 are there: only 6 is new
 
     assert (again.copies_added, again.events_added) == (1, per_plan)
-    assert ledger.read_models.log_size() == size + per_plan
+    assert ledger.log_size() == size + per_plan
     rows = ledger.read_models.dump_read_models()
     ledger.rebuild_read_models()
     assert ledger.read_models.dump_read_models() == rows
@@ -97,22 +93,3 @@ def test_copies_of_the_plan_import_in_batches_once_each_and_verify(ledger: Ledge
 def test_copies_are_numbered_from_one() -> None:
     with pytest.raises(ValueError):
         plan_copy(0)
-
-
-def test_a_store_written_before_the_partner_timeline_table_gets_it_filled_on_opening(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/older.db"
-    ledger = open_ledger(url)
-    load_demo(ledger)
-    rows = ledger.read_models.dump_read_models()
-    ledger.close()
-    assert rows["rm_partner_timeline"], "the demo's partners have timelines"
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE rm_partner_timeline"))
-    engine.dispose()
-
-    reopened = open_ledger(url)
-    try:
-        assert reopened.read_models.dump_read_models() == rows
-    finally:
-        reopened.close()

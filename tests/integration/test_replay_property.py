@@ -22,6 +22,8 @@ from domain.commitment import Commitment
 from domain.errors import DomainError
 from domain.partner import Partner
 from domain.values import Actor, Completion, OgpValue, PartnerRole, Response, Visibility
+from infrastructure.idempotency import SqlIdempotencyStore
+from infrastructure.logstore import SqlLogStore
 from infrastructure.readmodels import SqlReadModels
 from infrastructure.store import database_url, store_env
 from tests.conftest import AUDITOR, make_world
@@ -38,12 +40,12 @@ class SnappyLedger(Ledger):
     name = Ledger.name  # the same tables as the real ledger
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Commitment: SNAPSHOT_EVERY, Partner: SNAPSHOT_EVERY}
 
-    def __init__(self, env: dict[str, str] | None = None, *, read_models: Callable[[Any], Any]) -> None:
-        super().__init__(env, read_models=read_models)
+    def __init__(self, env: dict[str, str] | None = None, **stores: Callable[[Any], Any]) -> None:
+        super().__init__(env, **stores)
         self.live: dict[UUID, Commitment | Partner] = {}
 
-    def commit(self, *aggregates: Any, **kwargs: Any) -> list[int]:
-        positions: list[int] = super().commit(*aggregates, **kwargs)
+    def append(self, tx: Any, aggregates: Any) -> list[int]:
+        positions: list[int] = super().append(tx, aggregates)
         for aggregate in aggregates:
             self.live[aggregate.id] = aggregate
         return positions
@@ -51,7 +53,9 @@ class SnappyLedger(Ledger):
 
 def open_snappy_ledger(url: str) -> SnappyLedger:
     """Built as ``interfaces.composition.open_ledger`` builds the real one."""
-    return SnappyLedger(env=store_env(database_url(url)), read_models=SqlReadModels)
+    return SnappyLedger(
+        env=store_env(database_url(url)), read_models=SqlReadModels, log=SqlLogStore, idempotency=SqlIdempotencyStore
+    )
 
 
 @pytest.fixture

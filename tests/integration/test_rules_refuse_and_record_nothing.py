@@ -8,6 +8,7 @@ it, serves the whole module (a refusal that did record something fails its own t
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -162,7 +163,7 @@ class Record:
 def record_of(ledger: Ledger, commitment_id: UUID) -> Record:
     return Record(
         version=ledger.current_version(commitment_id, AUDITOR),
-        log_size=ledger.read_models.log_size(),
+        log_size=ledger.log_size(),
         last_notification_id=ledger.recorder.max_notification_id() or 0,
         timeline=ledger.timeline(commitment_id, AUDITOR, limit=1000).items,
         read_models=ledger.read_models.dump_read_models(),
@@ -654,29 +655,52 @@ def rival(scene: Scene) -> Iterator[Ledger]:
 
 
 def dense_log(ledger: Ledger) -> list[int]:
-    positions = [entry.position for entry in ledger.read_models.iter_log()]
-    assert positions == list(range(ledger.read_models.log_size()))
+    positions = [row[0] for batch in ledger.event_log.scan() for row in batch]
+    assert positions == list(range(ledger.log_size()))
     return positions
 
 
-def test_of_two_concurrent_writes_one_wins_and_the_other_is_refused(
+def race(ledger: Ledger, monkeypatch: pytest.MonkeyPatch, rival_writes: Any) -> None:
+    """Makes ``rival_writes()`` happen once, between the ledger's load of what it changes
+    and its append of the change, in a context of its own (as another process's write
+    would: not in the ledger's open transaction)."""
+    append = ledger.append
+    raced: list[bool] = []
+
+    def rival_first(tx: Any, aggregates: Any) -> list[int]:
+        if not raced:
+            raced.append(True)
+            contextvars.Context().run(rival_writes)
+        return append(tx, aggregates)
+
+    monkeypatch.setattr(ledger, "append", rival_first)
+
+
+def test_of_two_concurrent_writes_with_if_match_one_wins_and_the_other_is_refused(
     scene: Scene, rival: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both ledgers load the commitment at version 2; the rival saves first, so the
-    other's save of version 3 is refused and nothing of it is kept."""
+    other's save of version 3 (made on version 2, as its If-Match said) is refused and
+    nothing of it is kept."""
     ledger, dia = scene.ledger, scene.world.dia
     cid = create(ledger, dia, ref="NZ-RACE")
-    save = ledger.commit
-
-    def rival_saves_first(*aggregates: Any, **kwargs: Any) -> list[int]:
-        assert [a.version for a in aggregates] == [3]  # loaded at 2, one new event
-        rival.add_milestone(cid, title="The rival's milestone", due_on=date(2016, 1, 1), actor=dia, request_id="rival")
-        return save(*aggregates, **kwargs)
-
-    monkeypatch.setattr(ledger, "commit", rival_saves_first)
-    log_size = ledger.read_models.log_size()
+    race(
+        ledger,
+        monkeypatch,
+        lambda: rival.add_milestone(
+            cid, title="The rival's milestone", due_on=date(2016, 1, 1), actor=dia, request_id="rival"
+        ),
+    )
+    log_size = ledger.log_size()
     with pytest.raises(ConcurrentWrite):
-        ledger.add_milestone(cid, title="The loser's milestone", due_on=date(2016, 2, 1), actor=dia, request_id="loser")
+        ledger.add_milestone(
+            cid,
+            title="The loser's milestone",
+            due_on=date(2016, 2, 1),
+            actor=dia,
+            request_id="loser",
+            expected_version=2,
+        )
     monkeypatch.undo()
 
     for reader in (ledger, rival):
@@ -686,7 +710,7 @@ def test_of_two_concurrent_writes_one_wins_and_the_other_is_refused(
     history = ledger.commitment_history(cid)
     assert [e["version"] for e in history] == [1, 2, 3]
     assert [e["request_id"] for e in history] == ["create-NZ-RACE", "create-NZ-RACE", "rival"]
-    assert ledger.read_models.log_size() == log_size + 1
+    assert ledger.log_size() == log_size + 1
     newest = ledger.timeline(cid).items[0]
     assert newest.summary.endswith("“The rival's milestone”, due 1 January 2016.")
     dense_log(ledger)
@@ -699,19 +723,49 @@ def test_of_two_concurrent_writes_one_wins_and_the_other_is_refused(
     assert dense_log(rival)[-1] == retried.position
 
 
+def test_a_write_without_if_match_that_loses_a_race_is_run_again_on_the_new_version(
+    scene: Scene, rival: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service retries a change that named no version: the loser's milestone is
+    added on top of the rival's, once, and the log stays dense."""
+    ledger, dia = scene.ledger, scene.world.dia
+    cid = create(ledger, dia, ref="NZ-RETRY")
+    race(
+        ledger,
+        monkeypatch,
+        lambda: rival.add_milestone(
+            cid, title="The rival's milestone", due_on=date(2016, 1, 1), actor=dia, request_id="rival"
+        ),
+    )
+    log_size = ledger.log_size()
+
+    result = ledger.add_milestone(
+        cid, title="The later milestone", due_on=date(2016, 2, 1), actor=dia, request_id="later"
+    )
+
+    monkeypatch.undo()
+    assert result.version == 4
+    history = rival.commitment_history(cid)
+    assert [e["request_id"] for e in history] == ["create-NZ-RETRY", "create-NZ-RETRY", "rival", "later"]
+    assert [m["title"] for m in rival.get_commitment(cid)["milestones"]] == [
+        "The rival's milestone",
+        "The later milestone",
+    ]
+    assert ledger.log_size() == log_size + 2
+    assert dense_log(ledger)[-1] == result.position
+
+
 def test_writes_to_different_commitments_from_two_ledgers_both_land_in_one_dense_log(
     scene: Scene, rival: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ledger, dia = scene.ledger, scene.world.dia
     mine = create(ledger, dia, ref="NZ-MINE")
     theirs = create(rival, dia, ref="NZ-THEIRS")
-    save = ledger.commit
-
-    def rival_saves_between(*aggregates: Any, **kwargs: Any) -> list[int]:
-        rival.add_milestone(theirs, title="Theirs", due_on=date(2016, 1, 1), actor=dia, request_id="theirs")
-        return save(*aggregates, **kwargs)
-
-    monkeypatch.setattr(ledger, "commit", rival_saves_between)
+    race(
+        ledger,
+        monkeypatch,
+        lambda: rival.add_milestone(theirs, title="Theirs", due_on=date(2016, 1, 1), actor=dia, request_id="theirs"),
+    )
     result = ledger.add_milestone(mine, title="Mine", due_on=date(2016, 1, 1), actor=dia, request_id="mine")
     monkeypatch.undo()
 

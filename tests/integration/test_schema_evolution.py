@@ -1,6 +1,11 @@
 """RL10: stored events and snapshots written by an older version of the code (the
 committed fixture ``tests/fixtures/events_v1.json``) still load after the classes
-changed, through the upcasters of ``CommitmentCreated`` and ``Commitment``."""
+changed, through the upcasters of ``CommitmentCreated`` and ``Commitment``.
+
+The fixture's events are in the event store's format of that version; they reach
+today's log as an upgrade writes them (``infrastructure.upgrade.document_v010``, the
+frozen rules of the release before documents were stored). A document written at an
+older class version by today's log format is upcast by the class's own upcaster."""
 
 from __future__ import annotations
 
@@ -15,8 +20,10 @@ from eventsourcing.persistence import StoredEvent
 
 from application.documents import commitment_document
 from application.ledger import Ledger
+from application.logformat import canonical, document_bytes, read_event
 from domain.commitment import Commitment
 from domain.values import Actor, ActorRole, OgpValue, PartnerKind, PartnerRole, Status, Visibility
+from infrastructure.upgrade import document_v010
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "events_v1.json"
 DIA = UUID("5b1f6c1e-2f0a-4d3b-9c59-0000000000d1")
@@ -53,7 +60,18 @@ def commitment_id(fixture: dict[str, Any]) -> UUID:
 
 
 def insert_events(ledger: Ledger, commitment_id: UUID, rows: list[dict[str, Any]]) -> None:
-    ledger.recorder.insert_events(stored(commitment_id, rows))
+    """The rows as an upgrade moves them into the log: each as its document, at the next position."""
+    first = ledger.log_size()
+    documents = [
+        StoredEvent(
+            originator_id=event.originator_id,
+            originator_version=event.originator_version,
+            topic=event.topic,
+            state=document_v010(first + n, commitment_id, event.originator_version, event.topic, event.state),
+        )
+        for n, event in enumerate(stored(commitment_id, rows))
+    ]
+    ledger.recorder.insert_events(documents)
 
 
 def insert_snapshots(ledger: Ledger, commitment_id: UUID, rows: list[dict[str, Any]]) -> None:
@@ -116,11 +134,8 @@ def test_the_fixture_is_version_1(fixture: dict[str, Any]) -> None:
     assert "class_version" not in aggregate_state
 
 
-def test_the_current_code_writes_version_2(memory_ledger: Ledger) -> None:
-    """The fixture would prove nothing if today's code still wrote version 1."""
-    assert Commitment.CommitmentCreated.class_version == 2
-    assert Commitment.class_version == 2
-    event = Commitment.CommitmentCreated(
+def created_event(visibility: Visibility) -> Commitment.CommitmentCreated:
+    return Commitment.CommitmentCreated(
         originator_id=UUID(int=1),
         originator_version=1,
         timestamp=Commitment.CommitmentCreated.create_timestamp(),
@@ -132,13 +147,37 @@ def test_the_current_code_writes_version_2(memory_ledger: Ledger) -> None:
         starts_on=date(2014, 7, 1),
         ends_on=date(2016, 6, 30),
         ogp_values=[],
-        visibility=Visibility.PARTNERS,
-        actor=None,
+        visibility=visibility,
+        actor=Actor(ActorRole.AGENCY, DIA, "Department of Internal Affairs"),
         request_id="r",
     )
-    state = json.loads(memory_ledger.mapper.to_stored_event(event).state)
-    assert state["class_version"] == 2
-    assert state["visibility"] == {"_type_": "Visibility", "_data_": "partners"}
+
+
+def test_the_current_code_writes_version_2() -> None:
+    """The fixture would prove nothing if today's code still wrote version 1: today's
+    document of a creation carries its visibility (and, at the version documents of
+    this type were first stored at, no class version)."""
+    assert Commitment.CommitmentCreated.class_version == 2
+    assert Commitment.class_version == 2
+    document = json.loads(document_bytes(created_event(Visibility.PARTNERS), 0))
+    assert document["data"]["visibility"] == "partners"
+    assert "class_version" not in document
+    assert read_event(document_bytes(created_event(Visibility.PARTNERS), 0)).visibility is Visibility.PARTNERS
+
+
+def test_a_document_written_at_version_1_is_upcast_by_the_class() -> None:
+    """A creation document that says it was written at class version 1 (no visibility)
+    reads as public, through ``CommitmentCreated.upcast_v1_v2``, and the stored bytes
+    stay as written."""
+    document = json.loads(document_bytes(created_event(Visibility.PUBLIC), 0))
+    del document["data"]["visibility"]
+    document["class_version"] = 1
+    old = canonical(document)
+
+    event = read_event(old)
+
+    assert event.visibility is Visibility.PUBLIC
+    assert json.loads(old)["class_version"] == 1 and "visibility" not in json.loads(old)["data"]
 
 
 def test_version_1_events_load_as_public(ledger: Ledger, fixture: dict[str, Any], commitment_id: UUID) -> None:
@@ -197,6 +236,6 @@ def test_upcast_commitment_accepts_new_commands(ledger: Ledger, fixture: dict[st
     lead = Actor(ActorRole.AGENCY, DIA, "Department of Internal Affairs")
     commitment = ledger.repository.get(commitment_id)
     commitment.amend(changes={"visibility": Visibility.PARTNERS}, reason="Partners only", actor=lead, request_id="e1")
-    ledger.save(commitment)
+    ledger.commit(commitment)
     assert ledger.repository.get(commitment_id).visibility is Visibility.PARTNERS
     assert ledger.repository.get(commitment_id, version=4).visibility is Visibility.PUBLIC

@@ -1,8 +1,9 @@
-"""RL5: random edits made directly in the database, behind the service's back (flip a
-byte of a stored event, delete an event, swap two events, edit a leaf hash, delete a
-row of the log index), are every one detected at the right position: by the service's
-own verification, and by the offline verifier of an export made after the edit,
-checked against a checkpoint signed before it.
+"""RL5: random edits made directly in the database, behind the service's back, of
+every stored copy of the log (flip a byte of a stored document, delete an event, swap
+two events, edit a leaf hash, edit the event store's index of a document, edit a
+stored Merkle node), are every one detected at the right position: by the service's
+own verification, and (for edits of what an export carries) by the offline verifier
+of an export made after the edit, checked against a checkpoint signed before it.
 
 The edits are seeded (deterministic) and spread evenly over the kinds. On a SQLite file
 each edit starts from a fresh copy of one populated store; on PostgreSQL (fewer edits,
@@ -22,6 +23,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from application.audit import Auditor
+from application.errors import LogIntegrityError
 from application.offline import leaf_of, verify_export
 from infrastructure.keys import verify_signature
 from interfaces.composition import open_auditor, open_ledger
@@ -30,20 +32,22 @@ from tests.audit_store import (
     Tampering,
     copy_sqlite_file,
     delete_event,
-    delete_log_row,
+    edit_index,
     edit_leaf,
+    edit_node,
     event_row,
     flip_byte,
     log_rows,
     populate,
+    stored_nodes,
     swap_events,
 )
 from tests.conftest import postgres_url, reset_postgres
 
 SEED = 9162
-SQLITE_EDITS = 100
-POSTGRES_EDITS = 10
-LOG_TABLES = ("tutahi_events", "tutahi_log", "tutahi_merkle_nodes", "tutahi_checkpoints")
+SQLITE_EDITS = 17 * len(KINDS)  # 102: every kind 17 times
+POSTGRES_EDITS = 2 * len(KINDS)
+LOG_TABLES = ("tutahi_event_log", "tutahi_log_head", "tutahi_merkle_nodes", "tutahi_checkpoints")
 
 
 def planned_kinds(count: int, seed: int) -> list[str]:
@@ -65,8 +69,9 @@ class Store:
     instance: Path
     checkpoint: dict[str, Any]
     public_key: dict[str, Any]
-    positions: list[tuple[int, int, str]]  # (position, notification id, leaf hash)
-    documents: dict[int, dict[str, Any]]  # position -> event document (with leaf_hash)
+    leaves: list[bytes]  # by position
+    nodes: list[tuple[int, int]]  # (level, index) of every stored node
+    lines: list[bytes]  # the untouched export
 
 
 def make_store(url: str, instance: Path) -> Store:
@@ -74,59 +79,59 @@ def make_store(url: str, instance: Path) -> Store:
     try:
         populate(ledger, extra_rounds=2)
         auditor = open_auditor(ledger, str(instance))
-        checkpoint = auditor.checkpoint().document()
+        checkpoint = auditor.checkpoint().document()  # writes the Merkle nodes too
         public_key = auditor.public_key()
         assert auditor.verify().ok, "the untouched store verifies"
-        documents = {document["position"]: document for document in auditor.export_lines()}
+        lines = b"".join(auditor.export_chunks()).splitlines(keepends=True)
     finally:
         ledger.close()
     engine = create_engine(url)
     try:
-        positions = [(row.position, row.notification_id, row.leaf_hash) for row in log_rows(engine)]
+        rows = log_rows(engine)
+        nodes = stored_nodes(engine)
     finally:
         engine.dispose()
-    assert [p for p, _, _ in positions] == list(range(checkpoint["tree_size"]))
-    return Store(url, instance, checkpoint, public_key, positions, documents)
+    assert [row.position for row in rows] == list(range(checkpoint["tree_size"]))
+    assert nodes, "the checkpoint wrote the tree's nodes"
+    return Store(url, instance, checkpoint, public_key, [bytes(row.leaf) for row in rows], nodes, lines)
 
 
 def tamper(engine: Engine, store: Store, kind: str, rng: random.Random) -> Tampering:
     """Makes one edit of ``kind`` at random places; says where verification must stop."""
-    size = len(store.positions)
+    size = len(store.leaves)
     position = rng.randrange(size)
-    _, notification_id, leaf = store.positions[position]
     if kind == "flip":
-        length = len(event_row(engine, notification_id).state)
+        length = len(event_row(engine, position).document)
         offset, mask = rng.randrange(length), rng.randrange(1, 256)
-        flip_byte(engine, notification_id, offset, mask)
-        return Tampering(kind, position, f"byte {offset} of the event at {position} xor {mask:#04x}")
+        flip_byte(engine, position, offset, mask)
+        return Tampering(kind, position, f"byte {offset} of the document at {position} xor {mask:#04x}")
     if kind == "delete_event":
-        delete_event(engine, notification_id)
-        return Tampering(kind, position, f"deleted the stored event at {position}")
+        delete_event(engine, position)
+        return Tampering(kind, position, f"deleted the event at {position}")
     if kind == "swap":
-        while True:
-            first, second = sorted(rng.sample(range(size), 2))
-            if _without_position(store.documents[first]) != _without_position(store.documents[second]):
-                break
-        swap_events(engine, store.positions[first][1], store.positions[second][1])
-        return Tampering(kind, first, f"swapped the events at {first} and {second}")
+        first, second = sorted(rng.sample(range(size), 2))
+        swap_events(engine, first, second)
+        return Tampering(kind, first, f"swapped the documents and leaves at {first} and {second}")
     if kind == "edit_leaf":
-        new_leaf = leaf
-        while new_leaf == leaf:
-            new_leaf = rng.randbytes(32).hex()
+        new_leaf = store.leaves[position]
+        while new_leaf == store.leaves[position]:
+            new_leaf = rng.randbytes(32)
         edit_leaf(engine, position, new_leaf)
         return Tampering(kind, position, f"replaced the leaf hash at {position}")
-    assert kind == "delete_log_row"
-    delete_log_row(engine, position)
-    return Tampering(kind, position, f"deleted the log index row at {position}")
-
-
-def _without_position(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if k not in ("position", "leaf_hash")}
+    if kind == "edit_index":
+        column = rng.choice(["originator_version", "topic"])
+        edit_index(engine, position, column)
+        return Tampering(kind, position, f"edited the index's {column} at {position}", in_export=False)
+    assert kind == "edit_node"
+    level, index = rng.choice(store.nodes)
+    edit_node(engine, level, index)
+    return Tampering(kind, index << level, f"flipped a bit of the Merkle node ({level}, {index})", in_export=False)
 
 
 def check_detected(auditor: Auditor, store: Store, done: Tampering, export: Path) -> None:
-    """The service's verification and the offline verifier of a fresh export both
-    stop at the edited position."""
+    """The service's verification stops at the edited position; so does the offline
+    verifier of a fresh export when the edit is in what an export carries (an edited
+    index or node leaves the events as they were: the export still verifies)."""
     assert auditor.checkpoint().document() == store.checkpoint, "the checkpoint was made before the edit"
 
     verdict = auditor.verify()
@@ -134,17 +139,18 @@ def check_detected(auditor: Auditor, store: Store, done: Tampering, export: Path
     assert not verdict.ok, f"{done.description}: not detected ({verdict.detail})"
     assert verdict.first_bad_position == done.position, f"{done.description}: {verdict}"
 
-    with export.open("w", encoding="utf-8") as handle:
-        for document in auditor.export_lines():
-            handle.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n")
-    with export.open(encoding="utf-8") as handle:
+    with export.open("wb") as handle:
+        for chunk in auditor.export_chunks():
+            handle.write(chunk)
+    with export.open("rb") as handle:
         offline = verify_export(handle, store.checkpoint, store.public_key, verify_signature)
-
-    # Every kind is located by the offline verifier too: an edited or swapped event no
-    # longer makes the leaf hash its line states (or cannot be read, and is exported as
-    # such); an edited leaf hash is not the hash of its line; a deleted event is exported
-    # as unreadable at its position; a deleted index row leaves a gap in the positions
-    # (or, if it was the last, an export shorter than the checkpoint's tree size).
+    if not done.in_export:
+        assert offline.ok, f"{done.description}: the untouched events no longer verify offline ({offline.detail})"
+        return
+    # An edited or swapped document no longer hashes to the leaf its line states (a
+    # swapped pair also states another position); an edited leaf hash is not the hash of
+    # its line; a deleted event leaves a gap in the positions (or, if it was the last, an
+    # export shorter than the checkpoint's tree size).
     assert not offline.ok, f"{done.description}: the export verified offline ({offline.detail})"
     assert offline.first_bad_position == done.position, f"{done.description}: {offline}"
 
@@ -187,54 +193,39 @@ def test_the_plan_spreads_the_edits_over_every_kind() -> None:
     assert set(POSTGRES_PLAN) == set(KINDS)
 
 
-# -- edits chosen to be hard: the document stays the same, or cannot be made ----------------
+# -- edits a reader meets: refused where they are read ------------------------------------
 
 
-def _first_state_holding(store: Store, engine: Engine, needle: bytes) -> tuple[int, int, bytes]:
-    for position, notification_id, _ in store.positions:
-        state = event_row(engine, notification_id).state
-        if needle in state:
-            return position, notification_id, state
-    raise AssertionError(f"no stored event holds {needle!r}")
-
-
-HARD_EDITS = {
-    # domain.commitment:Commitment -> dnmain...: the creating event's aggregate class,
-    # which replay reads but the event document does not show
-    "originator_topic": (b'"originator_topic":"d', 1, 0x01),
-    # 2026-11-27T03:... -> 2026-11-27t03:...: the same instant, spelt as the service never does
-    "instant_separator": (b'"timestamp":{"_type_":"datetime_iso","_data_":"', 10, 0x20),
-    # a UUID's hex upper-cased: the same UUID, spelt as the service never does
-    "uuid_case": (b'"uuid_hex","_data_":"', None, 0x20),
-    # "request_id" -> "request_iD": decodes, but to an event without a request id
-    "field_name": (b'"request_i', 0, 0x20),
-}
-
-
-@pytest.mark.parametrize("case", sorted(HARD_EDITS))
-def test_edits_that_keep_or_break_the_event_document_are_detected_too(
-    sqlite_store: Store, tmp_path: Path, case: str
+@pytest.mark.parametrize("kind", ["flip", "edit_index"])
+def test_reading_an_edited_event_names_its_position_instead_of_serving_it(
+    sqlite_store: Store, tmp_path: Path, kind: str
 ) -> None:
-    """A flipped byte may leave the event document as it was (bytes it does not show
-    are still the record: replay reads the topic, and the service never writes another
-    spelling), or leave an event that decodes but cannot make a document: each is
-    reported at its position, never an error of the verifier itself."""
-    needle, shift, mask = HARD_EDITS[case]
+    """Loading a commitment whose stored event was edited (its bytes, or the index the
+    event store finds it by) fails with the log's integrity error at that position: the
+    service never shows what the log does not prove."""
     url = fresh_copy(sqlite_store, tmp_path)
-    ledger = open_ledger(url)
     engine = create_engine(url)
     try:
-        auditor = open_auditor(ledger, str(sqlite_store.instance))
-        position, notification_id, state = _first_state_holding(sqlite_store, engine, needle)
-        at = state.index(needle) + len(needle)
-        if shift is None:  # the first hex letter after the needle
-            shift = next(i for i in range(32) if chr(state[at + i]) in "abcdef")
-        flip_byte(engine, notification_id, at + shift, mask)
-        done = Tampering("flip", position, f"{case} at {position}")
-        check_detected(auditor, sqlite_store, done, tmp_path / "export.jsonl")
+        with engine.connect() as connection:
+            position, aggregate = connection.execute(
+                text(
+                    "SELECT position, originator_id FROM tutahi_event_log "
+                    "WHERE topic LIKE '%MilestoneAdded' ORDER BY position LIMIT 1"
+                )
+            ).one()
+        if kind == "flip":
+            flip_byte(engine, position, 3, 0x01)
+        else:
+            edit_index(engine, position, "originator_version")
+        ledger = open_ledger(url)
+        try:
+            with pytest.raises(LogIntegrityError) as raised:
+                ledger.load_commitment(ledger.recorder.sql.uuid_out(aggregate))
+        finally:
+            ledger.close()
+        assert raised.value.position == position
     finally:
         engine.dispose()
-        ledger.close()
 
 
 # -- PostgreSQL: the pristine rows restored before each edit ---------------------------------
@@ -284,9 +275,9 @@ def test_every_edit_of_a_postgres_store_is_detected_at_its_position(
 
 def test_a_leaf_is_the_hash_of_the_exported_line(sqlite_store: Store) -> None:
     """The premise of the offline checks above: an untouched export's lines hash to
-    their leaves, and the untouched export verifies against the checkpoint."""
-    lines = [json.dumps(d, ensure_ascii=False) for _, d in sorted(sqlite_store.documents.items())]
-    for line, (_, _, leaf) in zip(lines, sqlite_store.positions, strict=True):
-        assert leaf_of(json.loads(line)).hex() == leaf
-    verdict = verify_export(lines, sqlite_store.checkpoint, sqlite_store.public_key, verify_signature)
+    their leaves (by RFC 8785 over the parsed line, as any verifier would), and the
+    untouched export verifies against the checkpoint."""
+    for line, leaf in zip(sqlite_store.lines, sqlite_store.leaves, strict=True):
+        assert leaf_of(json.loads(line)) == leaf
+    verdict = verify_export(sqlite_store.lines, sqlite_store.checkpoint, sqlite_store.public_key, verify_signature)
     assert verdict.ok, verdict.detail

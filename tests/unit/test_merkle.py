@@ -7,7 +7,7 @@
    straight from RFC 9162 section 2.1 (2.1.1 MTH, 2.1.3.1 PATH, 2.1.3.2, 2.1.4.1 PROOF,
    2.1.4.2), independent of ``application/merkle.py``, with property tests that every
    proof verifies and that no tampered proof does;
-3. ``appended_nodes`` and ``RootBuilder`` against the same reference, and
+3. ``RootBuilder`` (resumed from a stored frontier, as the log store builds its nodes) against the same reference, and
    ``verify_export`` on a small synthetic export signed with a test Ed25519 key.
 """
 
@@ -31,8 +31,7 @@ from application.merkle import (
     EMPTY_ROOT,
     MerkleTree,
     RootBuilder,
-    appended_nodes,
-    frontier,
+    frontier_of,
     largest_power_of_two_below,
     leaf_hash,
     node_hash,
@@ -201,12 +200,13 @@ CONSISTENCY_VERIFIERS: dict[str, ConsistencyVerifier] = {"rfc": rfc_verify_consi
 
 
 # =====================================================================================
-# An in-memory NodeStore, filled the way the ledger fills its table: appended_nodes.
+# An in-memory NodeStore, filled the way the log store fills its table: a RootBuilder
+# resumed from the stored frontier reports the subtrees each new leaf completes.
 # =====================================================================================
 
 
 class MemoryNodes:
-    """Complete-subtree hashes in a dict, added batch by batch through ``appended_nodes``.
+    """Complete-subtree hashes in a dict (leaves at level 0), added batch by batch.
     Remembers what ``MerkleTree`` reads, and refuses to overwrite a node."""
 
     def __init__(self) -> None:
@@ -219,25 +219,19 @@ class MemoryNodes:
         return self.hashes[(level, index)]
 
     def append(self, leaves: Sequence[bytes]) -> list[tuple[int, int, bytes]]:
-        # As the ledger does: read the frontier the batch needs in one go, then let
-        # appended_nodes use only those. A KeyError means it asked for a node outside the
-        # frontier (or one that does not exist yet).
-        known = {key: self.hashes[key] for key in frontier(self.size, len(leaves))}
-        used: set[tuple[int, int]] = set()
-
-        def stored_before(level: int, index: int) -> bytes:
-            used.add((level, index))
-            return known[(level, index)]
-
-        made = appended_nodes(self.size, leaves, stored_before)
-        if len(leaves) == 1:
-            assert used == set(known), "a single leaf's frontier holds exactly the nodes it combines with"
+        # As the log store does: only the frontier of the tree so far is read.
+        builder = RootBuilder(self.size, [self.hashes[key] for key in frontier_of(self.size)])
+        made: list[tuple[int, int, bytes]] = []
+        for leaf in leaves:
+            made.append((0, builder.size, leaf))
+            made.extend(builder.add(leaf))
         keys = [(level, index) for level, index, _ in made]
         assert len(set(keys)) == len(keys), f"a node returned twice in one batch: {keys}"
         for level, index, digest in made:
             assert (level, index) not in self.hashes, f"node ({level}, {index}) made again by a later batch"
             self.hashes[(level, index)] = digest
         self.size += len(leaves)
+        assert builder.frontier() == [self.hashes[key] for key in frontier_of(self.size)]
         return made
 
 
@@ -517,16 +511,18 @@ def test_leaf_and_node_hashes_are_rfc_6962s() -> None:
         assert largest_power_of_two_below(n) == split_point(n)
 
 
-def test_the_frontier_is_the_roots_of_the_complete_subtrees() -> None:
-    assert frontier(0, 5) == []
-    assert frontier(6, 3) == [(1, 2), (2, 0)]  # 6 = 0b110: leaves 4-5 and 0-3
-    assert frontier(7, 1) == [(0, 6), (1, 2), (2, 0)]  # the 8th leaf completes all three
-    assert frontier(6, 1) == []  # the 7th leaf combines with nothing yet
-    assert frontier(11, 1) == [(0, 10), (1, 4)]  # 0b1011: not the 8-leaf subtree
+def test_the_frontier_is_the_roots_of_the_complete_subtrees_largest_first() -> None:
+    assert frontier_of(0) == []
+    assert frontier_of(6) == [(2, 0), (1, 2)]  # 6 = 0b110: leaves 0-3 and 4-5
+    assert frontier_of(7) == [(2, 0), (1, 2), (0, 6)]
+    assert frontier_of(8) == [(3, 0)]
+    assert frontier_of(11) == [(3, 0), (1, 4), (0, 10)]  # 0b1011
+    with pytest.raises(ValueError):
+        RootBuilder(6, [bytes(32)])  # a tree of 6 leaves has two frontier nodes
 
 
 @pytest.mark.parametrize("batching", BATCHINGS, ids=str)
-def test_appended_nodes_make_exactly_the_published_node_hashes(batching: list[int]) -> None:
+def test_resumed_builders_make_exactly_the_published_node_hashes(batching: list[int]) -> None:
     store = store_of(published_leaves(), batching)
     published = {(level, index): digest for level, row in enumerate(NODE_HASHES) for index, digest in enumerate(row)}
     assert store.hashes == published
@@ -946,13 +942,13 @@ def test_the_tree_reads_few_nodes_and_none_beyond_the_tree_size(size: int, data:
 
 
 # =====================================================================================
-# 3. appended_nodes and RootBuilder.
+# 3. RootBuilder, resumed from a stored frontier.
 # =====================================================================================
 
 
 @settings(max_examples=80, deadline=None)
 @given(batch_sizes=st.lists(st.integers(0, 40), max_size=16))
-def test_appended_nodes_in_any_batches_are_exactly_the_complete_subtrees(batch_sizes: list[int]) -> None:
+def test_builders_resumed_in_any_batches_make_exactly_the_complete_subtrees(batch_sizes: list[int]) -> None:
     total = sum(batch_sizes)
     store = MemoryNodes()
     for batch in in_batches(LEAVES[:total], batch_sizes):
