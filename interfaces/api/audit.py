@@ -15,8 +15,8 @@ from flask.views import MethodView
 
 from application.documents import instant
 from domain.values import ActorRole
-from interfaces.api.docs import READ, problems
-from interfaces.api.http import ApiBlueprint, current_actor, requires, services
+from interfaces.api.docs import problems
+from interfaces.api.http import ApiBlueprint, current_actor, idempotent, requires, services
 from interfaces.api.schemas import (
     CheckpointHistoryQuery,
     CheckpointPage,
@@ -58,9 +58,10 @@ CSV_COLUMNS = [
 @blp.route("/events")
 class Events(MethodView):
     @requires(*AUDITORS)
-    @problems(blp, *READ, 403)
+    @problems(blp, 403)
     @blp.arguments(LogQuery, location="query")
     @blp.response(200, EventList)
+    @blp.doc(operationId="listEvents")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The whole log in order, by cursor (``after`` is a position)."""
         items, last = services().auditor.events(query["after"], query["limit"])
@@ -69,8 +70,8 @@ class Events(MethodView):
 
 @blp.route("/audit/checkpoint")
 class LatestCheckpoint(MethodView):
-    @problems(blp, 401, 503)
     @blp.response(200, CheckpointSchema)
+    @blp.doc(operationId="getCheckpoint")
     def get(self) -> dict[str, Any]:
         """A signed checkpoint at the log's current size."""
         return services().auditor.checkpoint().document()
@@ -78,9 +79,9 @@ class LatestCheckpoint(MethodView):
 
 @blp.route("/audit/checkpoints")
 class CheckpointHistory(MethodView):
-    @problems(blp, 401, 422, 503)
     @blp.arguments(CheckpointHistoryQuery, location="query")
     @blp.response(200, CheckpointPage)
+    @blp.doc(operationId="listCheckpoints")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Every checkpoint the service has issued, newest first (``next`` is a tree size)."""
         found = services().auditor.checkpoints.history(query["limit"] + 1, query["before"])
@@ -91,8 +92,8 @@ class CheckpointHistory(MethodView):
 
 @blp.route("/audit/public-key")
 class PublicKey(MethodView):
-    @problems(blp, 401, 503)
     @blp.response(200, PublicKeySchema)
+    @blp.doc(operationId="getPublicKey")
     def get(self) -> dict[str, str]:
         """The Ed25519 key that signs checkpoints (get it on a path of your own too)."""
         return services().auditor.public_key()
@@ -100,9 +101,9 @@ class PublicKey(MethodView):
 
 @blp.route("/audit/proofs/inclusion")
 class Inclusion(MethodView):
-    @problems(blp, 401, 422, 503)
     @blp.arguments(InclusionQuery, location="query")
     @blp.response(200, InclusionProof)
+    @blp.doc(operationId="getInclusionProof")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """RFC 9162 2.1.3: the audit path of the leaf at ``position`` in the tree of ``tree_size``."""
         return services().auditor.inclusion(query["position"], query["tree_size"])
@@ -110,9 +111,9 @@ class Inclusion(MethodView):
 
 @blp.route("/audit/proofs/consistency")
 class Consistency(MethodView):
-    @problems(blp, 401, 422, 503)
     @blp.arguments(ConsistencyQuery, location="query")
     @blp.response(200, ConsistencyProof)
+    @blp.doc(operationId="getConsistencyProof")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """RFC 9162 2.1.4: proof that the tree of ``second`` leaves extends the tree of ``first``."""
         return services().auditor.consistency(query["first"], query["second"])
@@ -121,10 +122,14 @@ class Consistency(MethodView):
 @blp.route("/audit/verifications")
 class Verifications(MethodView):
     @requires(*AUDITORS)
-    @problems(blp, 401, 403, 503)
+    @idempotent()
+    @problems(blp, 403)
     @blp.response(200, VerificationSchema)
+    @blp.doc(operationId="verifyLog")
     def post(self) -> dict[str, Any]:
-        """Recompute every leaf from the stored events, and the roots; report the first bad position."""
+        """Recompute every leaf and root from the stored events.
+
+        The report names the first bad position, if any."""
         return asdict(services().auditor.verify())
 
 
@@ -173,7 +178,7 @@ def _csv() -> Iterator[str]:
 @blp.route("/export/events.jsonl")
 class ExportEvents(MethodView):
     @requires(*AUDITORS)
-    @problems(blp, 401, 403, 503)
+    @problems(blp, 403)
     @blp.alt_response(
         200,
         success=True,
@@ -181,6 +186,7 @@ class ExportEvents(MethodView):
         content_type=NDJSON,
         schema={"type": "string"},
     )
+    @blp.doc(operationId="exportEvents")
     def get(self) -> Response:
         """The whole log as JSON Lines, streamed in constant memory."""
         return Response(stream_with_context(_jsonl()), mimetype=NDJSON)
@@ -189,7 +195,7 @@ class ExportEvents(MethodView):
 @blp.route("/export/commitments.csv")
 class ExportCommitments(MethodView):
     @requires(*AUDITORS)
-    @problems(blp, 401, 403, 503)
+    @problems(blp, 403)
     @blp.alt_response(
         200,
         success=True,
@@ -197,6 +203,7 @@ class ExportCommitments(MethodView):
         content_type=CSV,
         schema={"type": "string"},
     )
+    @blp.doc(operationId="exportCommitments")
     def get(self) -> Response:
         """Every commitment's current state as CSV."""
         return Response(stream_with_context(_csv()), mimetype=CSV)
