@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from application.errors import BadQuery, LogIntegrityError
+from application.idempotency import Idempotency
 from application.ledger import Ledger
 from application.log import LogStore
 from application.logformat import instant, position_in
@@ -162,6 +163,20 @@ class Auditor:
     # -- verification --------------------------------------------------------------------
 
     def verify(
+        self,
+        against: Checkpoint | dict[str, Any] | None = None,
+        progress: Callable[[int], None] | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> Verification:
+        """See ``check``; with ``idempotency``, the report is kept for the key (after the
+        check, in a transaction of its own: the check itself writes nothing)."""
+        verdict = self.check(against, progress)
+        if idempotency is not None:
+            with self.ledger.unit_of_work() as tx:
+                idempotency.keep(tx, self.ledger.idempotency, verdict)
+        return verdict
+
+    def check(
         self, against: Checkpoint | dict[str, Any] | None = None, progress: Callable[[int], None] | None = None
     ) -> Verification:
         """Hashes every stored document and compares it with its leaf, checks each states

@@ -13,7 +13,6 @@ from typing import Any
 
 import swagger_ui_bundle
 from flask import Flask, Response, g, jsonify, render_template, request, send_from_directory
-from flask_smorest import Api
 from sqlalchemy import text
 
 from application.credentials import Credentials
@@ -21,6 +20,7 @@ from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore, Sq
 from infrastructure.keys import load_or_create_secret
 from infrastructure.store import database_url, engine_of
 from interfaces.api import audit, commitments, partners, tokens
+from interfaces.api.docs import DocumentedApi
 from interfaces.api.http import MAX_BODY, Services, current_actor, install, services
 from interfaces.api.problems import problem_response, register_problem_handlers
 from interfaces.composition import open_auditor, open_ledger
@@ -92,8 +92,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         web_sessions=SqlWebSessionStore(ledger.recorder),
     )
 
-    api = Api(app)
-    api.DEFAULT_ERROR_RESPONSE_NAME = None
+    api = DocumentedApi(app)
     api.spec.options["security"] = [{"bearer": []}, {}]
     for blueprint in (commitments.blp, partners.blp, tokens.blp, audit.blp):
         api.register_blueprint(blueprint)

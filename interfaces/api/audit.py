@@ -14,8 +14,8 @@ from flask.views import MethodView
 
 from application.documents import instant
 from domain.values import ActorRole
-from interfaces.api.docs import READ, problems
-from interfaces.api.http import ApiBlueprint, current_actor, requires, services
+from interfaces.api.docs import problems
+from interfaces.api.http import ApiBlueprint, Command, current_actor, records, requires, services
 from interfaces.api.schemas import (
     CheckpointHistoryQuery,
     CheckpointPage,
@@ -57,9 +57,10 @@ CSV_COLUMNS = [
 @blp.route("/events")
 class Events(MethodView):
     @requires(*AUDITORS)
-    @problems(blp, *READ, 403)
+    @problems(blp, 403)
     @blp.arguments(LogQuery, location="query")
     @blp.response(200, EventList)
+    @blp.doc(operationId="listEvents")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The whole log in order, by cursor (``after`` is a position)."""
         items, last = services().auditor.events(query["after"], query["limit"])
@@ -68,8 +69,8 @@ class Events(MethodView):
 
 @blp.route("/audit/checkpoint")
 class LatestCheckpoint(MethodView):
-    @problems(blp, 401, 503)
     @blp.response(200, CheckpointSchema)
+    @blp.doc(operationId="getCheckpoint")
     def get(self) -> dict[str, Any]:
         """A signed checkpoint at the log's current size."""
         return services().auditor.checkpoint().document()
@@ -77,9 +78,9 @@ class LatestCheckpoint(MethodView):
 
 @blp.route("/audit/checkpoints")
 class CheckpointHistory(MethodView):
-    @problems(blp, 401, 422, 503)
     @blp.arguments(CheckpointHistoryQuery, location="query")
     @blp.response(200, CheckpointPage)
+    @blp.doc(operationId="listCheckpoints")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Every checkpoint the service has issued, newest first (``next`` is a tree size)."""
         found = services().auditor.checkpoints.history(query["limit"] + 1, query["before"])
@@ -90,8 +91,8 @@ class CheckpointHistory(MethodView):
 
 @blp.route("/audit/public-key")
 class PublicKey(MethodView):
-    @problems(blp, 401, 503)
     @blp.response(200, PublicKeySchema)
+    @blp.doc(operationId="getPublicKey")
     def get(self) -> dict[str, str]:
         """The Ed25519 key that signs checkpoints (get it on a path of your own too)."""
         return services().auditor.public_key()
@@ -99,9 +100,9 @@ class PublicKey(MethodView):
 
 @blp.route("/audit/proofs/inclusion")
 class Inclusion(MethodView):
-    @problems(blp, 401, 422, 503)
     @blp.arguments(InclusionQuery, location="query")
     @blp.response(200, InclusionProof)
+    @blp.doc(operationId="getInclusionProof")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """RFC 9162 2.1.3: the audit path of the leaf at ``position`` in the tree of ``tree_size``."""
         return services().auditor.inclusion(query["position"], query["tree_size"])
@@ -109,9 +110,9 @@ class Inclusion(MethodView):
 
 @blp.route("/audit/proofs/consistency")
 class Consistency(MethodView):
-    @problems(blp, 401, 422, 503)
     @blp.arguments(ConsistencyQuery, location="query")
     @blp.response(200, ConsistencyProof)
+    @blp.doc(operationId="getConsistencyProof")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """RFC 9162 2.1.4: proof that the tree of ``second`` leaves extends the tree of ``first``."""
         return services().auditor.consistency(query["first"], query["second"])
@@ -120,11 +121,14 @@ class Consistency(MethodView):
 @blp.route("/audit/verifications")
 class Verifications(MethodView):
     @requires(*AUDITORS)
-    @problems(blp, 401, 403, 503)
-    @blp.response(200, VerificationSchema)
-    def post(self) -> dict[str, Any]:
-        """Recompute every leaf from the stored events, and the roots; report the first bad position."""
-        return asdict(services().auditor.verify())
+    @problems(blp, 403)
+    @records(blp, 200, VerificationSchema, etag=False)
+    @blp.doc(operationId="verifyLog")
+    def post(self) -> Command:
+        """Recompute every leaf and root from the stored events.
+
+        The report names the first bad position, if any."""
+        return Command(lambda idempotency: services().auditor.verify(idempotency=idempotency), asdict)
 
 
 def _csv() -> Iterator[str]:
@@ -167,7 +171,7 @@ def _csv() -> Iterator[str]:
 @blp.route("/export/events.jsonl")
 class ExportEvents(MethodView):
     @requires(*AUDITORS)
-    @problems(blp, 401, 403, 503)
+    @problems(blp, 403)
     @blp.alt_response(
         200,
         success=True,
@@ -175,6 +179,7 @@ class ExportEvents(MethodView):
         content_type=NDJSON,
         schema={"type": "string"},
     )
+    @blp.doc(operationId="exportEvents")
     def get(self) -> Response:
         """The whole log as JSON Lines, streamed in constant memory."""
         return Response(stream_with_context(services().auditor.export_chunks()), mimetype=NDJSON)
@@ -183,7 +188,7 @@ class ExportEvents(MethodView):
 @blp.route("/export/commitments.csv")
 class ExportCommitments(MethodView):
     @requires(*AUDITORS)
-    @problems(blp, 401, 403, 503)
+    @problems(blp, 403)
     @blp.alt_response(
         200,
         success=True,
@@ -191,6 +196,7 @@ class ExportCommitments(MethodView):
         content_type=CSV,
         schema={"type": "string"},
     )
+    @blp.doc(operationId="exportCommitments")
     def get(self) -> Response:
         """Every commitment's current state as CSV."""
         return Response(stream_with_context(_csv()), mimetype=CSV)

@@ -10,7 +10,7 @@ from flask.views import MethodView
 
 from application.ledger import CommandResult
 from domain.values import ActorRole
-from interfaces.api.docs import READ, WRITE, problems
+from interfaces.api.docs import WRITE, if_match, problems
 from interfaces.api.http import (
     ApiBlueprint,
     Command,
@@ -56,21 +56,6 @@ from interfaces.api.views import changed, done, entry_doc, page, summary_doc
 blp = ApiBlueprint("commitments", __name__, url_prefix="/api/v1", description="Commitments and their history")
 
 ETAG_HEADER = {"ETag": {"description": "The commitment's version, quoted", "schema": {"type": "string"}}}
-IF_MATCH = {
-    "in": "header",
-    "name": "If-Match",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": 'The ETag of the version the change is based on ("<version>").',
-}
-IDEMPOTENCY_KEY = {
-    "in": "header",
-    "name": "Idempotency-Key",
-    "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-    "description": "Repeat a POST safely: the same key and body within 24 hours returns the first response.",
-}
-COMMAND_PARAMS = [IF_MATCH, IDEMPOTENCY_KEY]
 
 
 def request_id() -> str:
@@ -89,9 +74,9 @@ def by_caller(commitment_id: UUID) -> dict[str, Any]:
 
 @blp.route("/commitments")
 class Commitments(MethodView):
-    @problems(blp, *READ)
     @blp.arguments(CommitmentListQuery, location="query")
     @blp.response(200, SummaryPage)
+    @blp.doc(operationId="listCommitments")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """List the commitments the caller may see (search ignores case and macrons)."""
         result = services().ledger.list_commitments(current_actor(), **query)
@@ -101,7 +86,7 @@ class Commitments(MethodView):
     @problems(blp, *WRITE)
     @blp.arguments(CommitmentCreate)
     @records(blp, 201, CommitmentChanged, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}})
-    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @blp.doc(operationId="createCommitment")
     def post(self, body: dict[str, Any]) -> Command:
         """Create a commitment; the calling agency becomes its lead."""
         return Command(
@@ -114,11 +99,13 @@ class Commitments(MethodView):
 
 @blp.route("/commitments/<uuid:commitment_id>")
 class CommitmentResource(MethodView):
-    @problems(blp, *READ, 400)
     @blp.arguments(CommitmentQuery, location="query")
     @blp.response(200, CommitmentSchema, headers=ETAG_HEADER)
+    @blp.doc(operationId="getCommitment")
     def get(self, query: dict[str, Any], commitment_id: UUID) -> Any:
-        """The commitment as it is, as it was at ``version``, or as it was at the instant ``as_of``."""
+        """Read a commitment as it is, or as it was.
+
+        As it was at ``version``, or as it was recorded to be at the instant ``as_of``."""
         if query["version"] is not None and query["as_of"] is not None:
             raise Problem(
                 422,
@@ -130,10 +117,11 @@ class CommitmentResource(MethodView):
         return document, 200, {"ETag": etag_of(document["version"])}
 
     @requires()
-    @problems(blp, *WRITE, 428)
+    @problems(blp, *WRITE)
     @blp.arguments(CommitmentAmend)
     @blp.response(200, CommitmentChanged, headers=ETAG_HEADER)
-    @blp.doc(parameters=[{**IF_MATCH, "required": True}])
+    @if_match(required=True)
+    @blp.doc(operationId="amendCommitment")
     def patch(self, body: dict[str, Any], commitment_id: UUID) -> Any:
         """Amend fields of the commitment (a lead; ``reason`` and ``If-Match`` required)."""
         reason = body.pop("reason")
@@ -154,7 +142,8 @@ class CommitmentPartners(MethodView):
     @problems(blp, *WRITE)
     @blp.arguments(PartnerAdd)
     @records(blp, 201, PartnerJoined, headers=ETAG_HEADER)
-    @blp.doc(parameters=COMMAND_PARAMS)
+    @if_match()
+    @blp.doc(operationId="addPartner")
     def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
         """A lead brings a registered partner into the commitment."""
         caller = by_caller(commitment_id)
@@ -170,15 +159,18 @@ class CommitmentPartner(MethodView):
     @problems(blp, *WRITE)
     @blp.arguments(ReasonQuery, location="query")
     @blp.response(200, CommitmentChanged, headers=ETAG_HEADER)
+    @if_match()
     @blp.doc(
-        parameters=[IF_MATCH],
+        operationId="removePartner",
         requestBody={
             "required": False,
             "content": {"application/json": {"schema": "ReasonBody"}},
         },
     )
     def delete(self, query: dict[str, Any], commitment_id: UUID, partner_id: UUID) -> Any:
-        """A lead removes a partner, or the partner leaves (``reason`` in the query or the body)."""
+        """A lead removes a partner, or the partner leaves.
+
+        The ``reason`` goes in the query or in the body."""
         body = json_body()
         unknown = sorted(set(body) - {"reason"})
         if unknown:
@@ -203,7 +195,8 @@ class Milestones(MethodView):
     @problems(blp, *WRITE)
     @blp.arguments(MilestoneAdd)
     @records(blp, 201, MilestoneAdded, headers=ETAG_HEADER)
-    @blp.doc(parameters=COMMAND_PARAMS)
+    @if_match()
+    @blp.doc(operationId="addMilestone")
     def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
         """A lead or support agency adds a milestone."""
         caller = by_caller(commitment_id)
@@ -221,7 +214,8 @@ class MilestoneReached(MethodView):
     @problems(blp, *WRITE)
     @blp.arguments(MilestoneReach)
     @records(blp, 200, MilestoneAdded, headers=ETAG_HEADER)
-    @blp.doc(parameters=COMMAND_PARAMS)
+    @if_match()
+    @blp.doc(operationId="reachMilestone")
     def post(self, body: dict[str, Any], commitment_id: UUID, milestone_id: UUID) -> Command:
         """A lead or support agency reports the milestone reached (once)."""
         caller = by_caller(commitment_id)
@@ -239,7 +233,8 @@ class Actions(MethodView):
     @problems(blp, *WRITE)
     @blp.arguments(ActionRecord)
     @records(blp, 201, ActionRecorded, headers=ETAG_HEADER)
-    @blp.doc(parameters=COMMAND_PARAMS)
+    @if_match()
+    @blp.doc(operationId="recordAction")
     def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
         """An agency partner records a joint action with other partners of the commitment."""
         caller = by_caller(commitment_id)
@@ -257,7 +252,8 @@ class ActionResponses(MethodView):
     @problems(blp, *WRITE)
     @blp.arguments(ActionRespond)
     @records(blp, 201, ResponseRecorded, headers=ETAG_HEADER)
-    @blp.doc(parameters=COMMAND_PARAMS)
+    @if_match()
+    @blp.doc(operationId="respondToAction")
     def post(self, body: dict[str, Any], commitment_id: UUID, action_id: UUID) -> Command:
         """A partner named in the joint action confirms or disputes it."""
         caller = by_caller(commitment_id)
@@ -282,7 +278,8 @@ class Progress(MethodView):
     @problems(blp, *WRITE)
     @blp.arguments(ProgressReport)
     @records(blp, 201, ProgressRecorded, headers=ETAG_HEADER)
-    @blp.doc(parameters=COMMAND_PARAMS)
+    @if_match()
+    @blp.doc(operationId="reportProgress")
     def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
         """A lead reports completion on OGP's scale."""
         caller = by_caller(commitment_id)
@@ -300,7 +297,8 @@ class Withdraw(MethodView):
     @problems(blp, *WRITE)
     @blp.arguments(Withdrawal)
     @records(blp, 200, CommitmentChanged, headers=ETAG_HEADER)
-    @blp.doc(parameters=COMMAND_PARAMS)
+    @if_match()
+    @blp.doc(operationId="withdrawCommitment")
     def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
         """A lead withdraws the commitment; it then accepts no further change."""
         caller = by_caller(commitment_id)
@@ -314,9 +312,9 @@ class Withdraw(MethodView):
 
 @blp.route("/commitments/<uuid:commitment_id>/timeline")
 class Timeline(MethodView):
-    @problems(blp, *READ)
     @blp.arguments(PageQuery, location="query")
     @blp.response(200, TimelinePage)
+    @blp.doc(operationId="getCommitmentTimeline")
     def get(self, query: dict[str, Any], commitment_id: UUID) -> dict[str, Any]:
         """The commitment's shared timeline, newest first."""
         result = services().ledger.timeline(commitment_id, current_actor(), **query)
@@ -326,10 +324,13 @@ class Timeline(MethodView):
 @blp.route("/commitments/<uuid:commitment_id>/events")
 class Events(MethodView):
     @requires()
-    @problems(blp, *READ, 403)
+    @problems(blp, 403)
     @blp.response(200, EventList)
+    @blp.doc(operationId="getCommitmentEvents")
     def get(self, commitment_id: UUID) -> dict[str, Any]:
-        """Every event of the commitment in version order (auditors, admins and its partners)."""
+        """Every event of the commitment in version order.
+
+        For auditors, admins and the commitment's partners."""
         actor = require_actor()
         ledger = services().ledger
         document = ledger.get_commitment(commitment_id, actor)
@@ -342,9 +343,9 @@ class Events(MethodView):
 
 @blp.route("/commitments/<uuid:commitment_id>/diff")
 class Diff(MethodView):
-    @problems(blp, *READ)
     @blp.arguments(DiffQuery, location="query")
     @blp.response(200, DiffSchema)
+    @blp.doc(operationId="diffCommitment")
     def get(self, query: dict[str, Any], commitment_id: UUID) -> dict[str, Any]:
         """Field-level changes between two versions, relations included."""
         changes = services().ledger.diff(commitment_id, query["from_"], query["to"], current_actor())

@@ -56,11 +56,15 @@ def services() -> Services:
 
 
 def begin_request() -> None:
-    """Runs before every request: the request id, and the caller if it sent a token
-    (an unknown or revoked token is refused at once, on any route)."""
+    """Runs before every request: the request id, a malformed ``Idempotency-Key``
+    refused, and the caller if it sent a token (an unknown or revoked token is refused
+    at once, on any route)."""
     given = request.headers.get("X-Request-Id", "")
     g.request_id = given if VISIBLE_ASCII.match(given) else uuid4().hex
     g.actor = None
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not VISIBLE_ASCII.match(key):
+        raise Problem(400, "Idempotency-Key must be 1 to 200 visible ASCII characters", code="bad-idempotency-key")
     header = request.headers.get("Authorization")
     if header is None:
         return
@@ -285,13 +289,9 @@ def records(
                 text = current_app.json.dumps(schema().dump(body)) + "\n"
                 return KeptResponse(status, text, {**kept, **extra})
 
-            key = request.headers.get("Idempotency-Key")
+            key = request.headers.get("Idempotency-Key")  # well-formed: see begin_request
             if key is None:
                 return _sent(respond(command.run(None)))
-            if not VISIBLE_ASCII.match(key):
-                raise Problem(
-                    400, "Idempotency-Key must be 1 to 200 visible ASCII characters", code="bad-idempotency-key"
-                )
             idempotency = Idempotency(require_actor().id, key, _request_hash(), respond, datetime.now(UTC))
             if redact is not None:
                 idempotency.redact = lambda kept: KeptResponse(

@@ -8,8 +8,8 @@ from uuid import UUID
 from flask.views import MethodView
 
 from domain.values import ActorRole
-from interfaces.api.commitments import IDEMPOTENCY_KEY, request_id
-from interfaces.api.docs import READ, WRITE, problems
+from interfaces.api.commitments import request_id
+from interfaces.api.docs import WRITE, problems
 from interfaces.api.http import ApiBlueprint, Command, records, require_actor, requires, services
 from interfaces.api.problems import Problem
 from interfaces.api.schemas import (
@@ -29,9 +29,9 @@ blp = ApiBlueprint("partners", __name__, url_prefix="/api/v1", description="Part
 @blp.route("/partners")
 class Partners(MethodView):
     @requires()
-    @problems(blp, *READ)
     @blp.arguments(PartnerListQuery, location="query")
     @blp.response(200, PartnerPage)
+    @blp.doc(operationId="listPartners")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """List registered partners (search ignores case and macrons)."""
         return page(services().ledger.list_partners(**query), partner_row_doc)
@@ -40,7 +40,7 @@ class Partners(MethodView):
     @problems(blp, *WRITE)
     @blp.arguments(PartnerCreate)
     @records(blp, 201, PartnerCreated, headers={"Location": {"schema": {"type": "string"}}}, etag=False)
-    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @blp.doc(operationId="registerPartner")
     def post(self, body: dict[str, Any]) -> Command:
         """Register a partner (admins)."""
         return Command(
@@ -57,22 +57,24 @@ class Partners(MethodView):
 @blp.route("/partners/<uuid:partner_id>")
 class PartnerResource(MethodView):
     @requires()
-    @problems(blp, *READ)
     @blp.response(200, PartnerSchema)
+    @blp.doc(operationId="getPartner")
     def get(self, partner_id: UUID) -> dict[str, Any]:
-        """One partner."""
+        """Read one partner."""
         return services().ledger.get_partner(partner_id)
 
 
 @blp.route("/partners/<uuid:partner_id>/timeline")
 class PartnerTimeline(MethodView):
     @requires()
-    @problems(blp, *READ, 403)
+    @problems(blp, 403)
     @blp.arguments(PageQuery, location="query")
     @blp.response(200, TimelinePage)
+    @blp.doc(operationId="getPartnerTimeline")
     def get(self, query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
-        """Timeline entries of every commitment the partner belongs to, newest first
-        (that partner, auditors and admins)."""
+        """Timeline entries of every commitment the partner belongs to, newest first.
+
+        For that partner, auditors and admins."""
         actor = require_actor()
         if actor.role not in (ActorRole.AUDITOR, ActorRole.ADMIN) and actor.id != partner_id:
             raise Problem(403, "only the partner itself, auditors and admins read this timeline", code="forbidden")

@@ -1,16 +1,90 @@
-"""Marshmallow schemas of every request and response body of the REST API."""
+"""Marshmallow schemas of every request and response body of the REST API.
+
+Requests and responses share their field types, so that the OpenAPI document types a
+value the same way whichever way it travels: a date is a ``Day``, an instant an
+``Instant``, a word of one of the domain's vocabularies an ``enum(...)`` (one named
+component per vocabulary in the document)."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
+from enum import Enum
+from typing import Any
 
-from domain.values import Completion, OgpValue, PartnerKind, PartnerRole, Response, Visibility
+from marshmallow import Schema, fields, post_load, validate
 
-ROLES = ["agency", "community", "auditor", "admin"]
+from application.documents import instant
+from domain.values import ActorRole, Completion, OgpValue, PartnerKind, PartnerRole, Response, Status, Visibility
 
 
-def enum(enum_type: type, **kwargs: object) -> fields.Enum:  # type: ignore[type-arg]
-    return fields.Enum(enum_type, by_value=True, **kwargs)  # type: ignore[arg-type]
+class EnumField(fields.Enum[Enum]):
+    """A word of one of the domain's vocabularies, by its value. It loads the Enum member
+    (or, with ``as_text``, its value, for the read models' queries); it dumps a member or
+    a document's plain value alike."""
+
+    def __init__(self, enum_type: type[Enum], *, as_text: bool = False, **kwargs: Any) -> None:
+        super().__init__(enum_type, by_value=True, **kwargs)
+        self.as_text = as_text
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        member = super()._deserialize(value, attr, data, **kwargs)
+        return member.value if self.as_text else member
+
+
+def enum(enum_type: type[Enum], **kwargs: Any) -> EnumField:
+    return EnumField(enum_type, **kwargs)
+
+
+class Day(fields.Date):
+    """A calendar date, ``YYYY-MM-DD``; a document may already hold it as that text."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class Instant(fields.AwareDateTime):
+    """An instant: any RFC 3339 time with its offset in; RFC 3339 UTC with microseconds
+    out (``2026-11-27T02:09:45.123456Z``), kept as the document's own text when it is one
+    (a checkpoint's ``issued_at`` is part of what was signed)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        return instant(value)
+
+
+class Cursor(fields.Integer):
+    """A list cursor that is a number (a log position, a tree size): digits on the wire,
+    as every list's ``next`` is, and an int to the view."""
+
+    DIGITS = re.compile(r"[0-9]{1,18}")
+
+    def __init__(self, *, metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(metadata={"pattern": f"^{self.DIGITS.pattern}$", **(metadata or {})}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str) or not self.DIGITS.fullmatch(value):
+            raise self.make_error("invalid")
+        return int(value)
+
+
+class QuerySchema(Schema):
+    """Query parameters. A query string cannot say null, so an optional parameter is
+    documented as optional, never as nullable, and reaches the view as None when absent."""
+
+    @post_load
+    def absent_as_none(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {**dict.fromkeys(self.load_fields), **data}
 
 
 # -- problems ------------------------------------------------------------------
@@ -30,21 +104,21 @@ class ProblemSchema(Schema):
 # -- lists -----------------------------------------------------------------------
 
 
-class PageQuery(Schema):
+class PageQuery(QuerySchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    after = fields.String(load_default=None, validate=validate.Length(max=40))
+    after = fields.String(validate=validate.Length(max=40))
 
 
 class CommitmentListQuery(PageQuery):
-    q = fields.String(load_default=None, validate=validate.Length(max=200))
-    action_plan = fields.String(load_default=None, validate=validate.Length(max=200))
-    partner_id = fields.UUID(load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(["active", "withdrawn"]))
+    q = fields.String(validate=validate.Length(max=200))
+    action_plan = fields.String(validate=validate.Length(max=200))
+    partner_id = fields.UUID()
+    status = enum(Status, as_text=True)
 
 
 class PartnerListQuery(PageQuery):
-    q = fields.String(load_default=None, validate=validate.Length(max=200))
-    kind = fields.String(load_default=None, validate=validate.OneOf([k.value for k in PartnerKind]))
+    q = fields.String(validate=validate.Length(max=200))
+    kind = enum(PartnerKind, as_text=True)
 
 
 # -- partners ------------------------------------------------------------------
@@ -59,9 +133,9 @@ class PartnerCreate(Schema):
 class PartnerSchema(Schema):
     id = fields.UUID(required=True)
     name = fields.String(required=True)
-    kind = fields.String(required=True)
+    kind = enum(PartnerKind, required=True)
     external_ref = fields.String(required=True, allow_none=True)
-    registered_at = fields.String(required=True)
+    registered_at = Instant(required=True)
 
 
 class PartnerCreated(PartnerSchema):
@@ -82,8 +156,8 @@ class CommitmentCreate(Schema):
     description = fields.String(load_default="")
     action_plan = fields.String(required=True)
     external_ref = fields.String(required=True)
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
     ogp_values = fields.List(enum(OgpValue), load_default=list)
     visibility = enum(Visibility, load_default=Visibility.PUBLIC)
 
@@ -91,16 +165,16 @@ class CommitmentCreate(Schema):
 class CommitmentAmend(Schema):
     title = fields.String()
     description = fields.String()
-    starts_on = fields.Date()
-    ends_on = fields.Date()
+    starts_on = Day()
+    ends_on = Day()
     ogp_values = fields.List(enum(OgpValue))
     visibility = enum(Visibility)
     reason = fields.String(required=True)
 
 
-class CommitmentQuery(Schema):
-    version = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    as_of = fields.AwareDateTime(load_default=None, format="iso")
+class CommitmentQuery(QuerySchema):
+    version = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    as_of = Instant()
 
 
 class PartnerAdd(Schema):
@@ -108,8 +182,8 @@ class PartnerAdd(Schema):
     role = enum(PartnerRole, required=True)
 
 
-class ReasonQuery(Schema):
-    reason = fields.String(load_default=None, validate=validate.Length(max=10_000))
+class ReasonQuery(QuerySchema):
+    reason = fields.String(validate=validate.Length(max=10_000))
 
 
 class ReasonBody(Schema):
@@ -118,18 +192,18 @@ class ReasonBody(Schema):
 
 class MilestoneAdd(Schema):
     title = fields.String(required=True)
-    due_on = fields.Date(required=True)
+    due_on = Day(required=True)
 
 
 class MilestoneReach(Schema):
-    reached_on = fields.Date(required=True)
+    reached_on = Day(required=True)
     evidence_url = fields.String(load_default=None, allow_none=True)
     note = fields.String(load_default=None, allow_none=True)
 
 
 class ActionRecord(Schema):
     summary = fields.String(required=True)
-    occurred_on = fields.Date(required=True)
+    occurred_on = Day(required=True)
     partner_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1, max=100))
     evidence_url = fields.String(load_default=None, allow_none=True)
 
@@ -148,7 +222,7 @@ class Withdrawal(Schema):
     reason = fields.String(required=True)
 
 
-class DiffQuery(Schema):
+class DiffQuery(QuerySchema):
     from_ = fields.Integer(required=True, data_key="from", validate=validate.Range(min=1, max=2**31 - 1))
     to = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
 
@@ -156,41 +230,41 @@ class DiffQuery(Schema):
 class MembershipSchema(Schema):
     id = fields.UUID(required=True)
     name = fields.String(required=True)
-    kind = fields.String(required=True)
-    role = fields.String(required=True)
-    joined_at = fields.String(required=True)
+    kind = enum(PartnerKind, required=True)
+    role = enum(PartnerRole, required=True)
+    joined_at = Instant(required=True)
 
 
 class MilestoneSchema(Schema):
     id = fields.UUID(required=True)
     title = fields.String(required=True)
-    due_on = fields.String(required=True)
-    reached_on = fields.String(required=True, allow_none=True)
+    due_on = Day(required=True)
+    reached_on = Day(required=True, allow_none=True)
     evidence_url = fields.String(required=True, allow_none=True)
     note = fields.String(required=True, allow_none=True)
 
 
 class ResponseSchema(Schema):
     partner_id = fields.UUID(required=True)
-    response = fields.String(required=True)
+    response = enum(Response, required=True)
     note = fields.String(required=True, allow_none=True)
-    responded_at = fields.String(required=True)
+    responded_at = Instant(required=True)
 
 
 class ActionSchema(Schema):
     id = fields.UUID(required=True)
     summary = fields.String(required=True)
-    occurred_on = fields.String(required=True)
+    occurred_on = Day(required=True)
     recorded_by = fields.UUID(required=True)
     partner_ids = fields.List(fields.UUID(), required=True)
     evidence_url = fields.String(required=True, allow_none=True)
     responses = fields.List(fields.Nested(ResponseSchema), required=True)
 
 
-class ProgressSchema(Schema):
-    completion = fields.String(required=True)
-    note = fields.String(required=True)
-    reported_at = fields.String(required=True)
+class ProgressSchema(ProgressReport):
+    """A progress report as recorded: what the lead sent, and when."""
+
+    reported_at = Instant(required=True)
 
 
 class CommitmentSchema(Schema):
@@ -200,19 +274,19 @@ class CommitmentSchema(Schema):
     description = fields.String(required=True)
     action_plan = fields.String(required=True)
     external_ref = fields.String(required=True)
-    starts_on = fields.String(required=True)
-    ends_on = fields.String(required=True)
-    ogp_values = fields.List(fields.String(), required=True)
-    visibility = fields.String(required=True)
-    status = fields.String(required=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
+    ogp_values = fields.List(enum(OgpValue), required=True)
+    visibility = enum(Visibility, required=True)
+    status = enum(Status, required=True)
     withdrawal_reason = fields.String(required=True, allow_none=True)
     completion = fields.Nested(ProgressSchema, required=True, allow_none=True)
     progress = fields.List(fields.Nested(ProgressSchema), required=True)
     partners = fields.List(fields.Nested(MembershipSchema), required=True)
     milestones = fields.List(fields.Nested(MilestoneSchema), required=True)
     actions = fields.List(fields.Nested(ActionSchema), required=True)
-    created_at = fields.String(required=True)
-    updated_at = fields.String(required=True)
+    created_at = Instant(required=True)
+    updated_at = Instant(required=True)
 
 
 class CommitmentChanged(CommitmentSchema):
@@ -255,16 +329,16 @@ class SummarySchema(Schema):
     title = fields.String(required=True)
     action_plan = fields.String(required=True)
     external_ref = fields.String(required=True)
-    status = fields.String(required=True)
-    visibility = fields.String(required=True)
-    completion = fields.String(required=True, allow_none=True)
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
+    status = enum(Status, required=True)
+    visibility = enum(Visibility, required=True)
+    completion = enum(Completion, required=True, allow_none=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
     milestones_total = fields.Integer(required=True)
     milestones_reached = fields.Integer(required=True)
     lead_names = fields.String(required=True)
-    created_at = fields.String(required=True)
-    updated_at = fields.String(required=True)
+    created_at = Instant(required=True)
+    updated_at = Instant(required=True)
 
 
 class SummaryPage(Schema):
@@ -280,9 +354,12 @@ class ActorRef(Schema):
 class TimelineEntrySchema(Schema):
     position = fields.Integer(required=True)
     commitment_id = fields.UUID(required=True)
-    recorded_at = fields.String(required=True)
-    occurred_on = fields.Date(required=True, allow_none=True)
-    kind = fields.String(required=True)
+    recorded_at = Instant(required=True)
+    occurred_on = Day(required=True, allow_none=True)
+    kind = fields.String(
+        required=True,
+        metadata={"description": "The name of the event the entry tells of; new kinds come with new events."},
+    )
     actor = fields.Nested(ActorRef, required=True)
     summary = fields.String(required=True)
     version = fields.Integer(required=True)
@@ -295,7 +372,7 @@ class TimelinePage(Schema):
 
 class EventActor(Schema):
     id = fields.UUID(required=True)
-    role = fields.String(required=True)
+    role = enum(ActorRole, required=True)
     name = fields.String(required=True)
 
 
@@ -303,10 +380,12 @@ class EventSchema(Schema):
     leaf_hash = fields.String(required=True)
     position = fields.Integer(required=True)
     aggregate_id = fields.UUID(required=True)
-    aggregate_type = fields.String(required=True)
+    aggregate_type = fields.String(
+        required=True, metadata={"description": "What the event belongs to; new kinds of record may appear."}
+    )
     version = fields.Integer(required=True)
-    type = fields.String(required=True)
-    recorded_at = fields.String(required=True)
+    type = fields.String(required=True, metadata={"description": "The event's name."})
+    recorded_at = Instant(required=True)
     actor = fields.Nested(EventActor, required=True)
     request_id = fields.String(required=True)
     data = fields.Dict(required=True)
@@ -334,18 +413,18 @@ class DiffSchema(Schema):
 
 
 class TokenIssue(Schema):
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    role = enum(ActorRole, required=True)
     partner_id = fields.UUID(load_default=None)
     name = fields.String(load_default=None)
 
 
 class TokenSchema(Schema):
     id = fields.UUID(required=True)
-    role = fields.String(required=True)
+    role = enum(ActorRole, required=True)
     partner_id = fields.UUID(required=True, allow_none=True)
     holder_name = fields.String(required=True)
-    issued_at = fields.String(required=True)
-    revoked_at = fields.String(required=True, allow_none=True)
+    issued_at = Instant(required=True)
+    revoked_at = Instant(required=True, allow_none=True)
 
 
 class TokenIssued(TokenSchema):
@@ -374,15 +453,18 @@ class Health(Schema):
 # -- the verifiable log --------------------------------------------------------------
 
 
-class LogQuery(Schema):
-    after = fields.Integer(load_default=None, validate=validate.Range(min=0, max=2**62))
+class LogQuery(QuerySchema):
+    after = Cursor(metadata={"description": "A position: the list starts after it."})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class CheckpointSchema(Schema):
     tree_size = fields.Integer(required=True)
     root_hash = fields.String(required=True)
-    issued_at = fields.String(required=True)
+    issued_at = Instant(
+        required=True,
+        metadata={"description": "Signed as this very text: RFC 3339 UTC with microseconds, ending in Z."},
+    )
     key_id = fields.String(required=True)
     signature = fields.String(required=True)
 
@@ -392,8 +474,8 @@ class CheckpointPage(Schema):
     next = fields.String(required=True, allow_none=True)
 
 
-class CheckpointHistoryQuery(Schema):
-    before = fields.Integer(load_default=None, validate=validate.Range(min=0, max=2**62))
+class CheckpointHistoryQuery(QuerySchema):
+    before = Cursor(metadata={"description": "A tree size: the list starts with the checkpoint before it."})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -403,7 +485,7 @@ class PublicKeySchema(Schema):
     public_key = fields.String(required=True)
 
 
-class InclusionQuery(Schema):
+class InclusionQuery(QuerySchema):
     position = fields.Integer(required=True, validate=validate.Range(min=0, max=2**62))
     tree_size = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
 
@@ -414,7 +496,7 @@ class InclusionProof(Schema):
     audit_path = fields.List(fields.String(), required=True)
 
 
-class ConsistencyQuery(Schema):
+class ConsistencyQuery(QuerySchema):
     first = fields.Integer(required=True, validate=validate.Range(min=0, max=2**62))
     second = fields.Integer(required=True, validate=validate.Range(min=0, max=2**62))
 

@@ -9,8 +9,7 @@ from uuid import UUID
 from flask.views import MethodView
 
 from domain.values import ActorRole
-from interfaces.api.commitments import IDEMPOTENCY_KEY
-from interfaces.api.docs import READ, WRITE, problems
+from interfaces.api.docs import WRITE, problems
 from interfaces.api.http import ApiBlueprint, Command, records, requires, services
 from interfaces.api.schemas import TokenIssue, TokenIssued, TokenList, TokenSchema
 from interfaces.api.views import credential_doc
@@ -26,8 +25,9 @@ def without_secret(body: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/tokens")
 class Tokens(MethodView):
     @requires(ActorRole.ADMIN)
-    @problems(blp, *READ, 403)
+    @problems(blp, 403)
     @blp.response(200, TokenList)
+    @blp.doc(operationId="listTokens")
     def get(self) -> dict[str, Any]:
         """Every token: ids, roles, holders, never the secret."""
         return {"items": [credential_doc(c) for c in services().credentials.list()], "next": None}
@@ -36,10 +36,12 @@ class Tokens(MethodView):
     @problems(blp, *WRITE)
     @blp.arguments(TokenIssue)
     @records(blp, 201, TokenIssued, etag=False, redact=without_secret)
-    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @blp.doc(operationId="issueToken")
     def post(self, body: dict[str, Any]) -> Command:
-        """Issue a token: agency/community tokens for a partner whose kind fits the role,
-        auditor/admin tokens for a named office or person. The secret is shown once."""
+        """Issue a token; its secret is shown once.
+
+        Agency and community tokens are for a partner whose kind fits the role; auditor and
+        admin tokens for a named office or person."""
         return Command(
             lambda idempotency: services().credentials.issue(
                 ActorRole(body["role"]),
@@ -55,8 +57,9 @@ class Tokens(MethodView):
 @blp.route("/tokens/<uuid:token_id>")
 class TokenResource(MethodView):
     @requires(ActorRole.ADMIN)
-    @problems(blp, *READ, 403)
+    @problems(blp, 403)
     @blp.response(200, TokenSchema)
+    @blp.doc(operationId="revokeToken")
     def delete(self, token_id: UUID) -> dict[str, Any]:
         """Revoke a token; it is unknown from then on."""
         return credential_doc(services().credentials.revoke(token_id, datetime.now(UTC)))

@@ -118,7 +118,6 @@ class PostRoute:
     records: int = 1
     commitment: Callable[[World], str] | None = None
     secret: str | None = None  # a field the first response has and replays cannot (only its hash is kept)
-    idempotent_by_nature: bool = False  # records nothing: the key is accepted, the call simply repeats
 
 
 def _commitment_body(ref: str) -> dict[str, Any]:
@@ -229,8 +228,7 @@ ROUTES = [
         lambda w: Call(w.callers.auditor, "/api/v1/audit/verifications", None),
         None,
         lambda w: Call(w.callers.admin, "/api/v1/audit/verifications", None),
-        records=0,
-        idempotent_by_nature=True,
+        records=0,  # a verification records nothing, but its first report is what a retry gets back
     ),
 ]
 
@@ -254,8 +252,7 @@ def comparable(response: TestResponse, secret: str | None) -> tuple[int, Any, st
 
 def assert_replay_of(first: TestResponse, again: TestResponse, route: PostRoute) -> None:
     assert comparable(again, route.secret) == comparable(first, route.secret)
-    if not route.idempotent_by_nature:
-        assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.headers.get("Idempotent-Replayed") == "true"
     if route.secret is not None:
         assert first.get_json()[route.secret], "the first response carries the secret"
         assert again.get_json()[route.secret] is None, "a replay cannot carry the secret (only its hash is kept)"
@@ -297,7 +294,7 @@ def test_retries_record_once(world: World, route: PostRoute) -> None:
     assert world.records() == size + 2 * route.records
 
     # Without a key a retry is a new request (the control: the key is what made the difference).
-    if route.idempotent_by_nature or route.records == 0:
+    if route.records == 0:
         return
     fresh = post(client, first_call, None)
     assert fresh.status_code in (201, 409), fresh.get_json()
@@ -353,9 +350,8 @@ def test_concurrent_retries_record_once(world: World, route: PostRoute) -> None:
     assert all(comparable(r, route.secret) == expected for r in outcome.responses)
     if route.secret is not None:
         assert sum(1 for r in outcome.responses if r.get_json()[route.secret]) == 1
-    if not route.idempotent_by_nature:
-        originals = [r for r in outcome.responses if r.headers.get("Idempotent-Replayed") is None]
-        assert len(originals) == 1, "exactly one request did the work; the others replayed it"
+    originals = [r for r in outcome.responses if r.headers.get("Idempotent-Replayed") is None]
+    assert len(originals) == 1, "exactly one request did the work; the others replayed it"
     # And afterwards a plain retry still replays it.
     again = post(world.client, call, "same-moment")
     assert comparable(again, route.secret) == expected
