@@ -15,8 +15,8 @@ from application.errors import BadQuery, LogIntegrityError
 from application.idempotency import Idempotency
 from application.ledger import Ledger
 from application.log import LogStore
-from application.logformat import instant, position_in
-from application.merkle import EMPTY_ROOT, MerkleTree, RootBuilder, prefetched, verify_consistency
+from application.logformat import instant
+from application.merkle import MerkleTree, RootBuilder, frontier_of, prefetched, verify_consistency
 from application.offline import checkpoint_message
 
 T = TypeVar("T")
@@ -211,70 +211,95 @@ class Auditor:
         if check.checked != size:
             return Verification(False, size, check.checked, check.checked, f"position {check.checked} is missing")
         for target in targets:
-            if check.roots[target.tree_size] != target.root_hash:
+            if check.root(target.tree_size) != target.root_hash:
                 return Verification(
                     False, size, size, None, f"the events do not reproduce the checkpoint at size {target.tree_size}"
                 )
         return Verification(True, size, size, None, f"all {size} events verified")
 
 
-VERIFY_BATCH = 16_384
+VERIFY_LEVELS = 14
+VERIFY_BATCH = 1 << VERIFY_LEVELS  # leaves per batch: a complete subtree of 14 levels
 
 
 class LogCheck:
-    """The state of one verification pass over the log, fed a batch at a time."""
+    """One verification pass over the log, fed aligned batches of ``VERIFY_BATCH``
+    entries in position order (the last may be short). Each entry's document is hashed
+    and compared with its leaf, and checked against the event store's index; every
+    complete subtree is recomputed level by level and compared with its stored node, if
+    stored; the roots at ``root_sizes`` are made from the recomputed subtrees."""
 
     def __init__(self, log: LogStore, size: int, root_sizes: set[int]) -> None:
         self.log = log
         self.nodes_size = min(log.nodes_size(), size)
         self.root_sizes = root_sizes
-        self.roots: dict[int, str] = {0: EMPTY_ROOT.hex()} if 0 in root_sizes else {}
-        self.builder = RootBuilder()
+        self.wanted = {node for n in root_sizes for node in frontier_of(n)}
+        self.kept: dict[tuple[int, int], bytes] = {}
+        self.upper = RootBuilder()  # over whole batches: its level 0 is level VERIFY_LEVELS
         self.checked = 0
+        self.endings: dict[str, bytes] = {}
+        self.ids: dict[Any, bytes] = {}
 
     def batch(self, rows: Sequence[tuple[int, Any, int, str, bytes, bytes]]) -> tuple[int, str] | None:
         """Checks a batch of ``(position, originator id, version, topic, document, leaf)``;
         the first bad position and why, or None."""
-        sha256, add, root_sizes = hashlib.sha256, self.builder.add, self.root_sizes
-        closed: list[tuple[int, int, bytes]] = []
+        sha256, endings, ids = hashlib.sha256, self.endings, self.ids
+        start = expected = self.checked
+        leaves: list[bytes] = []
         for position, originator_id, version, topic, document, leaf in rows:
-            if position != self.checked:
-                return self.checked, f"position {self.checked} is missing from the log"
+            if position != expected:
+                return expected, f"position {expected} is missing from the log"
             if sha256(b"\x00" + document).digest() != leaf:
                 return position, f"the event at position {position} does not match its leaf hash"
-            if position_in(document) != position or not agrees(document, originator_id, version, topic):
+            ending = endings.get(topic)
+            if ending is None:
+                ending = endings[topic] = b',"type":"%s","version":' % topic.rsplit(".", 1)[-1].encode("utf-8")
+            named = ids.get(originator_id)
+            if named is None:
+                named = ids[originator_id] = b'"aggregate_id":"%s"' % str(UUID(str(originator_id))).encode("ascii")
+            if (
+                not document.endswith(b"%s%d}" % (ending, version))
+                or (b',"position":%d,"recorded_at":"' % position) not in document
+                or named not in document
+            ):
                 return position, f"the event at position {position} is not the one the log indexes there"
-            closed.extend(add(leaf))
-            self.checked = position + 1
-            if self.checked in root_sizes:
-                self.roots[self.checked] = self.builder.root().hex()
-        return self._stored_nodes_agree(closed)
+            leaves.append(leaf)
+            expected += 1
+        self.checked = expected
+        return self._subtrees(start, leaves)
 
-    def _stored_nodes_agree(self, closed: list[tuple[int, int, bytes]]) -> tuple[int, str] | None:
-        """Every stored node among those this batch completed equals its recomputation."""
-        stored = [(level, index, digest) for level, index, digest in closed if (index + 1) << level <= self.nodes_size]
-        if not stored:
-            return None
-        by_level: dict[int, list[tuple[int, bytes]]] = {}
-        for level, index, digest in stored:
-            by_level.setdefault(level, []).append((index, digest))
-        for level, made in sorted(by_level.items()):
-            found = self.log.stored_nodes(level, made[0][0], made[-1][0] + 1)
-            for offset, (index, digest) in enumerate(made):
-                if offset >= len(found) or found[offset] != digest:
-                    return index << level, (
-                        f"the stored Merkle node (level {level}, index {index}) does not match the events"
+    def _subtrees(self, start: int, leaves: list[bytes]) -> tuple[int, str] | None:
+        """Recomputes the complete subtrees of this batch (and, through ``upper``, those
+        of whole batches above it), compares those stored, keeps those roots need."""
+        sha256 = hashlib.sha256
+        made: list[tuple[int, int, list[bytes]]] = [(0, start, leaves)]  # (level, first index, hashes)
+        below = leaves
+        while len(below) > 1:
+            below = [sha256(b"\x01" + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)]
+            made.append((len(made), start >> len(made), below))
+        if len(leaves) == VERIFY_BATCH:
+            for level, index, digest in self.upper.add(below[0]):
+                made.append((VERIFY_LEVELS + level, index, [digest]))
+        for level, first, hashes in made:
+            for offset, digest in enumerate(hashes):
+                if (level, first + offset) in self.wanted:
+                    self.kept[(level, first + offset)] = digest
+            stored = min(len(hashes), (self.nodes_size >> level) - first) if level else 0
+            if stored <= 0:
+                continue
+            found = self.log.stored_nodes(level, first, first + stored)
+            if found == hashes[:stored]:
+                continue
+            for offset in range(stored):
+                if offset >= len(found) or found[offset] != hashes[offset]:
+                    index = first + offset
+                    return (
+                        index << level,
+                        f"the stored Merkle node (level {level}, index {index}) does not match the events",
                     )
         return None
 
-
-def agrees(document: bytes, originator_id: Any, version: int, topic: str) -> bool:
-    """Whether the event store's index (aggregate id as stored, version, topic) agrees
-    with a document's bytes: its last keys are its type (the topic's last name) and
-    version, and it names its aggregate."""
-    ending = b',"type":"%s","version":%d}' % (topic.rsplit(".", 1)[-1].encode("utf-8"), version)
-    if not document.endswith(ending):
-        return False
-    hex_id = originator_id.hex if isinstance(originator_id, UUID) else str(originator_id)
-    hyphenated = f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
-    return (b'"aggregate_id":"%s"' % hyphenated.encode("ascii")) in document
+    def root(self, size: int) -> str:
+        """The root of the first ``size`` leaves, from the recomputed subtrees."""
+        frontier = [self.kept[node] for node in frontier_of(size)]
+        return RootBuilder(size, frontier).root().hex()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
+from functools import lru_cache
 from uuid import UUID
 
 from domain.errors import InvalidValue
@@ -150,18 +152,23 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def storable(text: str, field_name: str) -> str:
     """Refuses text no store can keep as given: NUL characters (PostgreSQL text
     refuses them) and lone surrogates (not encodable as UTF-8)."""
     if "\x00" in text:
         raise InvalidValue(field_name, "must not contain NUL characters")
-    if any("\ud800" <= c <= "\udfff" for c in text):
+    if LONE_SURROGATE.search(text):
         raise InvalidValue(field_name, "must be valid Unicode text (no lone surrogates)")
     return text
 
 
+@lru_cache(maxsize=4096)
 def fold(text: str) -> str:
-    """A search key that ignores case and macrons: ``Kia Tūtahi`` -> ``kia tutahi``."""
+    """A search key that ignores case and macrons: ``Kia Tūtahi`` -> ``kia tutahi``
+    (remembered: read models fold the same texts at every change of a commitment)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
