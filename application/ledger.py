@@ -31,7 +31,7 @@ class Ledger(LedgerCommands, LedgerQueries):
             for batch in self.event_log.scan():
                 rows = []
                 spans: dict[UUID, list[int]] = {}
-                for position, _, _, _, document, leaf in batch:
+                for position, document, leaf in batch:
                     if leaf_hash(document) != leaf:
                         raise LogIntegrityError(position, "the stored event does not match its leaf hash")
                     event = read_event(document)

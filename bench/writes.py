@@ -143,7 +143,7 @@ class RawPostgres:
 
 def document_size(ledger: Ledger) -> int:
     """The mean size in bytes of the stored documents of a ledger's log."""
-    sizes = [len(row[4]) for batch in ledger.event_log.scan() for row in batch]
+    sizes = [len(row[1]) for batch in ledger.event_log.scan() for row in batch]
     return round(sum(sizes) / len(sizes))
 
 

@@ -38,7 +38,11 @@ class SqlLogStore:
             "SELECT position, document, leaf FROM tutahi_event_log WHERE originator_id = ? ORDER BY originator_version"
         )
         self._scan = sql(
-            "SELECT position, originator_id, originator_version, topic, document, leaf FROM tutahi_event_log "
+            "SELECT position, document, leaf FROM tutahi_event_log "
+            "WHERE position >= ? AND position < ? ORDER BY position"
+        )
+        self._scan_entries = sql(
+            "SELECT position, originator_id, originator_version, document, leaf FROM tutahi_event_log "
             "WHERE position >= ? AND position < ? ORDER BY position"
         )
         self._leaves = sql("SELECT position, leaf FROM tutahi_event_log WHERE position >= ? AND position < ?")
@@ -54,9 +58,15 @@ class SqlLogStore:
     # -- documents ---------------------------------------------------------------------
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        """Rows of one read, in the open transaction if there is one."""
+        """Rows of one read, as the driver's tuples, in the open transaction if there is
+        one (read straight from the driver's cursor: whole-log reads fetch millions)."""
         with self.recorder.transaction(commit=False) as session:
-            return list(session.connection().exec_driver_sql(sql, params).fetchall())
+            cursor = session.connection().connection.cursor()
+            try:
+                cursor.execute(sql, params)
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
 
     def size(self) -> int:
         return int(self._rows(self._size, ("events",))[0][0])
@@ -72,18 +82,25 @@ class SqlLogStore:
         rows = self._rows(self._aggregate, (self.sql.uuid(aggregate_id),))
         return [StoredDocument(row[0], _bytes(row[1]), _bytes(row[2])) for row in rows]
 
-    def scan(
-        self, batch: int = 4096, size: int | None = None
-    ) -> Iterator[Sequence[tuple[int, Any, int, str, bytes, bytes]]]:
+    def scan(self, batch: int = 4096, size: int | None = None) -> Iterator[Sequence[tuple[int, bytes, bytes]]]:
         """The whole log up to ``size`` (default: its size now) in position order, in
-        batches of ``(position, originator id as stored, version, topic, document, leaf)``,
-        each read in a short read of its own (the log only grows, so the batches are
-        one consistent log)."""
+        batches of ``(position, document, leaf)``, each read in a short read of its own
+        (the log only grows, so the batches are one consistent log)."""
+        return self._batches(self._scan, batch, size)
+
+    def scan_entries(
+        self, batch: int = 4096, size: int | None = None
+    ) -> Iterator[Sequence[tuple[int, Any, int, bytes, bytes]]]:
+        """As ``scan``, with the event store's index of each entry: ``(position,
+        originator id as stored, originator version, document, leaf)``."""
+        return self._batches(self._scan_entries, batch, size)
+
+    def _batches(self, sql: str, batch: int, size: int | None) -> Iterator[list[Any]]:
         end = self.size() if size is None else size
         start = 0
         while start < end:
             stop = min(start + batch, end)
-            rows = self._rows(self._scan, (start, stop))
+            rows = self._rows(sql, (start, stop))
             yield rows
             if not rows:
                 return

@@ -145,12 +145,14 @@ def edit_leaf(engine: Engine, position: int, new_leaf: bytes) -> None:
 
 
 def edit_index(engine: Engine, position: int, column: str) -> None:
-    """Changes what the event store's index says of a document: its version or topic."""
+    """Changes what the event store's index says of a document: its version, or its
+    aggregate (to one that has no events)."""
     row = event_row(engine, position)
     if column == "originator_version":
         update_row(engine, position, originator_version=row.originator_version + 1000)
     else:
-        update_row(engine, position, topic=row.topic + "X")
+        other = uuid4()
+        update_row(engine, position, originator_id=other if engine.dialect.name == "postgresql" else other.hex)
 
 
 def stored_nodes(engine: Engine) -> list[tuple[int, int]]:

@@ -119,7 +119,7 @@ def tamper(engine: Engine, store: Store, kind: str, rng: random.Random) -> Tampe
         edit_leaf(engine, position, new_leaf)
         return Tampering(kind, position, f"replaced the leaf hash at {position}")
     if kind == "edit_index":
-        column = rng.choice(["originator_version", "topic"])
+        column = rng.choice(["originator_version", "originator_id"])
         edit_index(engine, position, column)
         return Tampering(kind, position, f"edited the index's {column} at {position}", in_export=False)
     assert kind == "edit_node"
