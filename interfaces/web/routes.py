@@ -3,8 +3,10 @@ to joint actions, and the feeds."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any, cast
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 from flask import (
@@ -246,9 +248,18 @@ def signin_form() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths, never another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only a path of this site, never another host. Browsers drop tabs and line breaks
+    from a URL and read a backslash as a slash, so ``/<tab>/evil.example`` would be
+    ``//evil.example``: any control character, space or backslash sends you home instead."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(c.isspace() or c == "\\" or unicodedata.category(c) == "Cc" for c in target)
+    ):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("web.index")
 
 

@@ -512,14 +512,37 @@ def test_signing_out_ends_every_copy_of_the_session_cookie(
     assert "Sign out" not in page(thief, "/")
 
 
-@pytest.mark.parametrize(
-    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
-)
+# Browsers drop tabs, carriage returns and line feeds from a URL, so "/<tab>/evil.example"
+# is "//evil.example", another host (security review, finding 2).
+AWAY = [
+    *("//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "https:evil.example"),
+    *("/\t/evil.example", "/\r\n/evil.example", "/\n/evil.example", "\t//evil.example", "/\x0b/evil.example"),
+    *(" //evil.example", "/ /evil.example", "///evil.example", "/\r\nSet-Cookie: tutahi_session=stolen"),
+]
+
+
+@pytest.mark.parametrize("target", AWAY, ids=[repr(t) for t in AWAY])
 def test_signing_in_never_sends_you_to_another_host(client: FlaskClient, callers: Callers, target: str) -> None:
     response = client.post(
         "/signin", data={"csrf_token": csrf_of(client), "token": callers.community.token, "next": target}
     )
     assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert "Set-Cookie: tutahi_session=stolen" not in str(response.headers)
+
+
+@pytest.mark.parametrize("target", AWAY, ids=[repr(t) for t in AWAY])
+def test_the_signin_form_never_offers_to_send_you_to_another_host(client: FlaskClient, target: str) -> None:
+    """The query's ``next`` (``/signin?next=/%09/evil.example``) is checked before the form carries it."""
+    html = page(client, "/signin", query_string={"next": target})
+    assert re.search(r'name="next" value="/"', html), html
+
+
+def test_signing_in_keeps_a_path_of_this_site_with_its_query(client: FlaskClient, callers: Callers) -> None:
+    target = "/?q=k%C4%81inga&after=2"
+    response = client.post(
+        "/signin", data={"csrf_token": csrf_of(client), "token": callers.community.token, "next": target}
+    )
+    assert response.status_code == 303 and response.headers["Location"] == target
 
 
 def test_a_revoked_token_ends_its_session(app: Flask, client: FlaskClient, callers: Callers, web: Web) -> None:
