@@ -21,7 +21,7 @@ from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore, Sq
 from infrastructure.idempotency import SqlIdempotencyStore
 from infrastructure.keys import load_or_create_secret
 from infrastructure.store import database_url, engine_of
-from interfaces.api import audit, commitments, partners, tokens
+from interfaces.api import audit, commitments, feedtokens, partners, tokens
 from interfaces.api.http import MAX_BODY, Services, current_actor, install, services
 from interfaces.api.problems import problem_response, register_problem_handlers
 from interfaces.composition import open_auditor, open_ledger
@@ -97,7 +97,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = Api(app)
     api.DEFAULT_ERROR_RESPONSE_NAME = None
     api.spec.options["security"] = [{"bearer": []}, {}]
-    for blueprint in (commitments.blp, partners.blp, tokens.blp, audit.blp):
+    for blueprint in (commitments.blp, partners.blp, tokens.blp, feedtokens.blp, audit.blp):
         api.register_blueprint(blueprint)
     install(app)
     app.register_blueprint(web)

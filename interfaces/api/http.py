@@ -63,16 +63,17 @@ def begin_request() -> None:
     given = request.headers.get("X-Request-Id", "")
     g.request_id = given if VISIBLE_ASCII.match(given) else uuid4().hex
     g.actor = None
+    g.credential = None
     header = request.headers.get("Authorization")
     if header is None:
         return
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "use Authorization: Bearer <token>", code="unauthorised")
-    actor = services().credentials.authenticate(token.strip())
-    if actor is None:
+    checked = services().credentials.check(token.strip())
+    if checked is None:
         raise Problem(401, "unknown or revoked token", code="unauthorised")
-    g.actor = actor
+    g.credential, g.actor = checked
 
 
 def end_request(response: Response) -> Response:

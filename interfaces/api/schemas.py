@@ -431,3 +431,48 @@ class VerificationSchema(Schema):
     checked = fields.Integer(required=True)
     first_bad_position = fields.Integer(required=True, allow_none=True)
     detail = fields.String(required=True)
+
+
+# -- feed tokens -------------------------------------------------------------------
+
+FEED_TOKEN_DAYS = 3650
+
+
+class FeedTokenIssue(Schema):
+    expires_in_days = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, max=FEED_TOKEN_DAYS),
+        metadata={"description": "The feed token stops working after this many days (none: when revoked)."},
+    )
+
+
+class FeedTokenSchema(Schema):
+    id = fields.UUID(required=True)
+    partner_id = fields.UUID(required=True)
+    credential_id = fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The token that made it (directly or by signing in); null if made before 1.1."},
+    )
+    made_with = fields.String(required=True, allow_none=True, validate=validate.OneOf(["token", "session"]))
+    issued_at = fields.String(required=True)
+    expires_at = fields.String(required=True, allow_none=True)
+    revoked_at = fields.String(required=True, allow_none=True)
+    active = fields.Boolean(
+        required=True,
+        metadata={"description": "Whether it works now: not revoked or expired, and its credential not revoked."},
+    )
+
+
+class FeedTokenIssued(FeedTokenSchema):
+    token = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The secret for ?token= in feed URLs, shown once (null in a replayed response)."},
+    )
+
+
+class FeedTokenList(Schema):
+    items = fields.List(fields.Nested(FeedTokenSchema), required=True)
+    next = fields.String(required=True, allow_none=True)

@@ -4,7 +4,7 @@ to joint actions, and the feeds."""
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
@@ -25,12 +25,13 @@ from flask import (
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
-from application.credentials import FeedTokens, WebSessions
+from application.credentials import Credential, MadeWith, WebSessions
 from application.errors import NotFound
 from application.ports import TimelineEntry
 from domain.errors import DomainError
 from domain.values import Actor, ActorRole
 from domain.values import Response as ActionResponse
+from interfaces.api.feedtokens import feed_tokens
 from interfaces.api.http import current_actor, services
 from interfaces.web import charts
 from interfaces.web.feeds import atom_feed, milestones_calendar
@@ -64,13 +65,19 @@ def signed_in() -> Actor | None:
     """The partner (or auditor/admin) signed in with a session cookie, if any: the
     cookie's session key must still be live on the server (not signed out, not
     expired, its token not revoked)."""
+    live = signed_in_with()
+    return live[1] if live else None
+
+
+def signed_in_with() -> tuple[Credential, Actor] | None:
+    """The credential the live session was signed in with, and its actor."""
     key = session.get("sid")
     if not isinstance(key, str) or not key:
         return None
-    actor = web_sessions().actor(key, datetime.now(UTC))
-    if actor is None:
+    live = web_sessions().live(key, datetime.now(UTC))
+    if live is None:
         session.clear()
-    return actor
+    return live
 
 
 def viewer() -> Actor | None:
@@ -205,6 +212,8 @@ def commitment(commitment_id: UUID) -> str:
         milestones_svg=charts.milestones_chart(document["milestones"], "Milestones due and reached"),
         completion_svg=charts.completion_chart(document["progress"], "Completion reports"),
         is_partner=me is not None and any(p["id"] == str(me.id) for p in document["partners"]),
+        feed_lifetimes=FEED_LIFETIMES,
+        default_feed_lifetime=DEFAULT_FEED_LIFETIME,
     )
 
 
@@ -221,14 +230,15 @@ def partner(partner_id: UUID) -> str:
     commitments = ledger.list_commitments(me, partner_id=partner_id, limit=100).items
     timeline = ledger.partner_timeline(partner_id, me, limit=PAGE, after=after)
     titles = {c.id: c.title for c in commitments}
-    feeds = FeedTokens(services().feed_tokens).of_partner(me) if me is not None and me.id == partner_id else []
+    own = me is not None and me.is_partner and me.id == partner_id
+    feeds = feed_tokens().of_partner(me, datetime.now(UTC)) if me is not None and own else []
     return render_template(
         "partner.html",
         p=document,
         commitments=commitments,
         entries=[entry_view(e, titles) for e in timeline.items],
         next=timeline.next,
-        feeds=[f for f in feeds if f.revoked_at is None],
+        feeds=feeds,
     )
 
 
@@ -338,7 +348,7 @@ def feed_viewer() -> Actor | None:
         return me
     token = request.args.get("token")
     if token:
-        partner_id = FeedTokens(services().feed_tokens).partner_of(token)
+        partner_id = feed_tokens().partner_of(token, datetime.now(UTC))
         if partner_id is None:
             abort(404)
         return Actor(ActorRole.COMMUNITY, partner_id, "feed reader")
@@ -362,16 +372,30 @@ def calendar(commitment_id: UUID) -> Response:
     return Response(body, mimetype="text/calendar")
 
 
+# How long a private feed link made on a page works (in days; "" for until revoked).
+FEED_LIFETIMES = {"30": "30 days", "90": "90 days", "365": "a year", "": "until I revoke it"}
+DEFAULT_FEED_LIFETIME = "365"
+
+
 @web.post("/feeds")
 def new_feed_token() -> str:
-    """A signed-in partner gets a private feed link (shown once)."""
+    """A signed-in partner gets a private feed link (shown once). It works until it
+    expires, is revoked, or the token the partner signed in with is revoked."""
     check_csrf()
-    me = signed_in()
-    if me is None or not me.is_partner:
+    live = signed_in_with()
+    if live is None or not live[1].is_partner:
         abort(403, description="Sign in as a partner to get a private feed link.")
-    _, token = FeedTokens(services().feed_tokens).issue(me, datetime.now(UTC))
-    commitment_id = request.form.get("commitment_id") or ""
-    return render_template("feed_token.html", token=token, commitment_id=commitment_id)
+    credential, me = live
+    days = request.form.get("expires_in_days", DEFAULT_FEED_LIFETIME)
+    if days not in FEED_LIFETIMES:
+        abort(400, description="Choose how long the feed link should work.")
+    lifetime = timedelta(days=int(days)) if days else None
+    feed, token = feed_tokens().issue(me, credential, MadeWith.SESSION, datetime.now(UTC), lifetime)
+    try:
+        commitment_id = str(UUID(request.form.get("commitment_id") or ""))
+    except ValueError:
+        commitment_id = ""
+    return render_template("feed_token.html", token=token, commitment_id=commitment_id, feed=feed)
 
 
 @web.post("/feeds/<uuid:token_id>/revocation")
@@ -381,7 +405,7 @@ def revoke_feed_token(token_id: UUID) -> Response:
     if me is None:
         abort(403, description="Sign in to revoke your feed links.")
     try:
-        FeedTokens(services().feed_tokens).revoke(me, token_id, datetime.now(UTC))
+        feed_tokens().revoke(me, token_id, datetime.now(UTC))
     except NotFound:
         abort(404)
     flash("That feed link no longer works.", "info")
