@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from datetime import UTC, datetime, time, timedelta
 
-from domain.values import Completion, OgpValue, PartnerKind, PartnerRole, Response, Visibility
+from marshmallow import Schema, ValidationError, fields, validate
+
+from domain.values import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    Completion,
+    OgpValue,
+    PartnerKind,
+    PartnerRole,
+    Response,
+    Visibility,
+)
 
 ROLES = ["agency", "community", "auditor", "admin"]
 
@@ -98,9 +109,26 @@ class CommitmentAmend(Schema):
     reason = fields.String(required=True)
 
 
+EARLIEST_INSTANT = datetime.combine(EARLIEST_DAY, time(), UTC)
+LATEST_INSTANT = datetime.combine(LATEST_DAY, time.max, UTC)
+
+
+def instant_in_range(value: datetime) -> None:
+    """An instant from 1900-01-01 to 2199-12-31 (UTC). Its own offset is applied only once
+    its date is known to be near the range: near year 1 or 9999 it would overflow."""
+    near = EARLIEST_DAY - timedelta(days=1) <= value.date() <= LATEST_DAY + timedelta(days=1)
+    if not near or not EARLIEST_INSTANT <= value.astimezone(UTC) <= LATEST_INSTANT:
+        raise ValidationError(f"must be between {EARLIEST_DAY} and {LATEST_DAY}")
+
+
 class CommitmentQuery(Schema):
     version = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    as_of = fields.AwareDateTime(load_default=None, format="iso")
+    as_of = fields.AwareDateTime(
+        load_default=None,
+        format="iso",
+        validate=instant_in_range,
+        metadata={"description": "An instant from 1900-01-01T00:00:00Z to 2199-12-31T23:59:59.999999Z."},
+    )
 
 
 class PartnerAdd(Schema):
@@ -109,7 +137,8 @@ class PartnerAdd(Schema):
 
 
 class ReasonQuery(Schema):
-    reason = fields.String(load_default=None, validate=validate.Length(max=10_000))
+    # A query string must fit in a request line (see the 414 problem): long reasons go in the body.
+    reason = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
 class ReasonBody(Schema):

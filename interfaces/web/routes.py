@@ -22,7 +22,9 @@ from flask import (
     session,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from markupsafe import Markup
 from wtforms.validators import ValidationError
 
 from application.credentials import Credential, MadeWith, WebSessions
@@ -33,6 +35,7 @@ from domain.values import Actor, ActorRole
 from domain.values import Response as ActionResponse
 from interfaces.api.feedtokens import feed_tokens
 from interfaces.api.http import current_actor, services
+from interfaces.rendering import shown
 from interfaces.web import charts
 from interfaces.web.feeds import atom_feed, milestones_calendar
 
@@ -83,6 +86,21 @@ def signed_in_with() -> tuple[Credential, Actor] | None:
 def viewer() -> Actor | None:
     """The caller: a bearer token wins, then the session cookie."""
     return current_actor() or signed_in()
+
+
+def page_text(value: Any) -> Any:
+    """What every ``{{ … }}`` of a page shows: stored text without the characters no page
+    can show (``interfaces.rendering``), pictures and other markup kept as markup."""
+    if isinstance(value, Markup):
+        return Markup(shown(str(value)))
+    if isinstance(value, str):
+        return shown(value)
+    return value
+
+
+@web.record_once
+def show_stored_text(state: BlueprintSetupState) -> None:
+    state.app.jinja_env.finalize = page_text
 
 
 @web.app_context_processor
@@ -314,7 +332,8 @@ def respond(commitment_id: UUID, action_id: UUID) -> Response:
     choice = request.form.get("response")
     if choice not in ("confirmed", "disputed"):
         abort(400, description="Choose confirm or dispute.")
-    note = (request.form.get("note") or "").strip() or None
+    # Browsers send a text area's line breaks as CR LF; a note keeps line feeds only.
+    note = (request.form.get("note") or "").replace("\r\n", "\n").strip() or None
     try:
         services().ledger.respond_to_action(
             commitment_id,
