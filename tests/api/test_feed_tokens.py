@@ -7,6 +7,7 @@ list and revoke every feed token, a partner its own, over the API and the comman
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -15,12 +16,14 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, Uuid, create_engine
 
 from application.credentials import FeedToken, FeedTokens, hash_token
 from infrastructure.credentials import SqlFeedTokenStore
+from interfaces.cli import main
 from interfaces.composition import open_ledger
 from tests.api.conftest import Caller, Callers, create_commitment, services_of
 from tests.conftest import store_url_for
@@ -252,3 +255,34 @@ def test_a_feed_token_table_of_release_0_1_0_gains_the_new_columns(store: str, t
         )
     finally:
         ledger.close()
+
+
+def run(url: str, *args: str) -> Result:
+    return CliRunner(env={"COLUMNS": "300"}).invoke(main, ["--database-url", url, *args], obj={})
+
+
+@pytest.mark.parametrize("api_store_url", ["sqlite"], indirect=True)
+def test_the_command_line_lists_and_revokes_feed_tokens(
+    api_store_url: str, app: Flask, client: FlaskClient, callers: Callers
+) -> None:
+    commitment = private_commitment(client, callers)
+    made = api_feed_token(client, callers.community, expires_in_days=90)
+    other = api_feed_token(client, callers.lead)
+
+    listed = run(api_store_url, "feeds", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    documents = json.loads(listed.stdout)
+    assert {d["id"] for d in documents} == {made["id"], other["id"]}
+    assert made["token"] not in listed.stdout
+    only = json.loads(run(api_store_url, "feeds", "list", "--json", "--partner", str(callers.community.id)).stdout)
+    assert [d["id"] for d in only] == [made["id"]]
+    table = run(api_store_url, "feeds", "list")
+    assert table.exit_code == 0 and "Hui E! Community Aotearoa" in table.stdout and made["id"] in table.stdout
+
+    revoked = run(api_store_url, "feeds", "revoke", made["id"])
+    assert revoked.exit_code == 0 and made["id"] in revoked.stdout
+    assert feed_status(client, commitment, made["token"]) == 404
+    again = run(api_store_url, "feeds", "revoke", made["id"])
+    assert again.exit_code != 0 and again.stderr.strip().startswith("Error:")
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert json.loads(run(api_store_url, "feeds", "list", "--json").stdout)[0]["active"] is False

@@ -16,9 +16,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import feedparser
 import pytest
+from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 from icalendar import Calendar
@@ -26,6 +28,7 @@ from lxml import etree
 
 from application.credentials import FeedTokens, MadeWith
 from domain.values import ActorRole, PartnerKind
+from interfaces.cli import main
 from tests.api.conftest import Caller, Callers, create_commitment, services_of
 from tests.conftest import ADMIN
 from tests.older import older_release
@@ -172,6 +175,32 @@ def test_the_json_documents_and_the_log_export_render(client: FlaskClient, calle
     assert any(line["data"].get("external_ref") == "NZ\x0b0004" for line in lines)
 
 
+def run(url: str, *args: str) -> Result:
+    # A wide terminal, so that a table cell is not wrapped across lines.
+    return CliRunner(env={"COLUMNS": "400"}).invoke(main, ["--database-url", url, *args], obj={})
+
+
+def test_every_command_line_listing_renders(api_store_url: str, stored: Stored) -> None:
+    """``tutahi timeline`` died on ``[/]`` in a title and rendered ``[link=…]`` as a link."""
+    for args in (
+        ("timeline", stored.commitment),
+        ("timeline",),
+        ("partners", "list"),
+        ("tokens", "list"),
+        ("feeds", "list"),
+    ):
+        result = run(api_store_url, *args)
+        assert result.exit_code == 0, (args, result.output)
+        assert_shows_nothing_unshowable(result.stdout, " ".join(args))
+        assert "\x1b" not in result.stdout
+    timeline = run(api_store_url, "timeline", stored.commitment).stdout
+    assert "[/]" in timeline and "[link=https://evil.example]Click[/link]" in timeline, "markup shown as typed"
+    tokens = run(api_store_url, "tokens", "list").stdout
+    assert "[link=https://evil.example]" in tokens
+    listed = json.loads(run(api_store_url, "tokens", "list", "--json").stdout)
+    assert any(item["holder_name"].startswith("Office [/]") for item in listed)
+
+
 def test_a_far_date_in_a_query_is_a_422_not_a_500(client: FlaskClient, callers: Callers) -> None:
     commitment = create_commitment(client, callers.lead)["id"]
     for instant in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1899-12-31T23:59:59Z"):
@@ -213,3 +242,10 @@ def test_a_control_character_in_a_body_is_a_422_and_records_nothing(client: Flas
     listed = client.get("/api/v1/commitments").get_json()["items"]
     assert not any(item["external_ref"].startswith("NZ") for item in listed)
     assert client.get("/").status_code == 200
+
+
+def test_the_partners_list_prints_as_json_for_scripts(api_store_url: str, stored: Stored) -> None:
+    listed = json.loads(run(api_store_url, "partners", "list", "--json").stdout)
+    names = {item["name"]: item for item in listed}
+    assert names["Hapū \x0b trust"]["kind"] == "iwi_hapu", "JSON carries the stored text, escaped"
+    assert {UUID(item["id"]) for item in listed} >= {UUID(stored.partner)}
