@@ -18,6 +18,9 @@ COMMENT = re.compile(r"<!--.*?-->", re.S)
 # pygal writes its configuration (labels and titles among it) into the picture for its
 # tooltips script, which the pages do not load: the page's policy allows no inline script.
 SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+# The page's policy allows inline <style> only with its nonce, and no style attribute
+# (pygal's one is on its tooltip, which needs that script).
+STYLE_ATTRIBUTE = re.compile(r' style="[^"]*"')
 MOST_TICKS = 12
 COMPLETION_LEVELS = ["not_started", "limited", "substantial", "complete"]
 COMPLETION_LABELS = {
@@ -61,11 +64,12 @@ def _base(chart_class: Any, **options: Any) -> Any:
     return chart_class(**settings)
 
 
-def _svg(chart: Any) -> str:
+def _svg(chart: Any, nonce: str) -> str:
     rendered = str(chart.render(is_unicode=True))
     # pygal's credit comments name other hosts (pygal.org, github.com): the page keeps
     # no URL of another host but the evidence links users give.
-    rendered = SCRIPT.sub("", COMMENT.sub("", rendered))
+    rendered = STYLE_ATTRIBUTE.sub("", SCRIPT.sub("", COMMENT.sub("", rendered)))
+    rendered = rendered.replace("<style", f'<style nonce="{nonce}"')
     # The figure's caption and data table are the text alternative; the drawing itself
     # is hidden from assistive technology so it is not read twice.
     return rendered.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
@@ -114,7 +118,7 @@ def _drawable(day: date) -> bool:
     return EARLIEST_DAY <= day <= LATEST_DAY
 
 
-def milestones_chart(milestones: list[dict[str, Any]], title: str) -> str | None:
+def milestones_chart(milestones: list[dict[str, Any]], title: str, nonce: str) -> str | None:
     """Milestones due (cumulative, by due date) and reached (by date reached), as steps."""
     due = step_counts(d for d in (date.fromisoformat(m["due_on"]) for m in milestones) if _drawable(d))
     reached = step_counts(
@@ -140,10 +144,10 @@ def milestones_chart(milestones: list[dict[str, Any]], title: str) -> str | None
     )
     chart.add("due", _steps(due, end))
     chart.add("reached", _steps(reached, end) or [(start, 0), (end, 0)])
-    return _svg(chart)
+    return _svg(chart, nonce)
 
 
-def completion_chart(reports: list[dict[str, Any]], title: str) -> str | None:
+def completion_chart(reports: list[dict[str, Any]], title: str, nonce: str) -> str | None:
     """Each progress report's completion level, in the order reported."""
     if not reports:
         return None
@@ -159,10 +163,10 @@ def completion_chart(reports: list[dict[str, Any]], title: str) -> str | None:
         stroke_style={"width": 3},
     )
     chart.add("completion", [COMPLETION_LEVELS.index(r["completion"]) for r in reports])
-    return _svg(chart)
+    return _svg(chart, nonce)
 
 
-def plan_chart(commitments: list[dict[str, Any]], title: str) -> str | None:
+def plan_chart(commitments: list[dict[str, Any]], title: str, nonce: str) -> str | None:
     """For a plan: milestones reached of those due, per commitment."""
     if not commitments:
         return None
@@ -179,7 +183,7 @@ def plan_chart(commitments: list[dict[str, Any]], title: str) -> str | None:
     chart.x_labels = [one_line(c["external_ref"]) or one_line(c["title"])[:24] for c in commitments]
     chart.add("reached", [c["milestones_reached"] for c in commitments])
     chart.add("not yet reached", [c["milestones_total"] - c["milestones_reached"] for c in commitments])
-    return _svg(chart)
+    return _svg(chart, nonce)
 
 
 def _report_label(report: dict[str, Any]) -> str:

@@ -34,7 +34,7 @@ from domain.errors import DomainError
 from domain.values import Actor, ActorRole
 from domain.values import Response as ActionResponse
 from interfaces.api.feedtokens import feed_tokens
-from interfaces.api.http import current_actor, services
+from interfaces.api.http import csp_nonce, current_actor, services
 from interfaces.rendering import shown
 from interfaces.web import charts
 from interfaces.web.feeds import atom_feed, milestones_calendar
@@ -180,7 +180,9 @@ def index() -> str:
                 "lead_names": summary.lead_names,
             }
         )
-    pictures = {plan: charts.plan_chart(items, f"Milestones reached: {plan}") for plan, items in plans.items()}
+    pictures = {
+        plan: charts.plan_chart(items, f"Milestones reached: {plan}", csp_nonce()) for plan, items in plans.items()
+    }
     return render_template("index.html", plans=plans, pictures=pictures, q=q or "", next=page.next)
 
 
@@ -227,8 +229,8 @@ def commitment(commitment_id: UUID) -> str:
         actions=actions,
         entries=[entry_view(e) for e in timeline.items],
         next=timeline.next,
-        milestones_svg=charts.milestones_chart(document["milestones"], "Milestones due and reached"),
-        completion_svg=charts.completion_chart(document["progress"], "Completion reports"),
+        milestones_svg=charts.milestones_chart(document["milestones"], "Milestones due and reached", csp_nonce()),
+        completion_svg=charts.completion_chart(document["progress"], "Completion reports", csp_nonce()),
         is_partner=me is not None and any(p["id"] == str(me.id) for p in document["partners"]),
         feed_lifetimes=FEED_LIFETIMES,
         default_feed_lifetime=DEFAULT_FEED_LIFETIME,

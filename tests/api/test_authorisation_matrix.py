@@ -40,11 +40,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from application.credentials import FeedTokens, MadeWith
 from application.ledger import Ledger
 from domain.values import Actor, ActorRole, OgpValue, PartnerKind, PartnerRole, Visibility
 from interfaces.app import create_app
-from tests.api.conftest import Caller, ledger_of, named_caller, partner_caller, services_of
+from tests.api.conftest import Caller, feed_token_for, ledger_of, named_caller, partner_caller, services_of
 from tests.conftest import store_url_for
 
 ROLES = ("none", "lead", "supp", "othr", "comm", "strg", "audt", "admn")
@@ -344,13 +343,7 @@ def request_for(endpoint: str, matrix: Matrix, scene: Scene | None, visibility: 
         )
         ids["token"] = str(issued.credential.id)
     if "{feed}" in template:  # a feed token of the community partner, made with its token
-        svc = services_of(matrix.app)
-        checked = svc.credentials.check(people["comm"].token)
-        assert checked is not None
-        feed, _ = FeedTokens(svc.feed_tokens, svc.credentials).issue(
-            checked[1], checked[0], MadeWith.TOKEN, datetime.now(UTC)
-        )
-        ids["feed"] = str(feed.id)
+        ids["feed"] = str(feed_token_for(matrix.app, people["comm"])[0].id)
     path = template.format(**ids)
     if surface == "api" and template not in UNVERSIONED:
         path = "/api/v1" + path

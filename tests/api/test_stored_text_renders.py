@@ -26,10 +26,9 @@ from flask.testing import FlaskClient
 from icalendar import Calendar
 from lxml import etree
 
-from application.credentials import FeedTokens, MadeWith
 from domain.values import ActorRole, PartnerKind
 from interfaces.cli import main
-from tests.api.conftest import Caller, Callers, create_commitment, services_of
+from tests.api.conftest import Caller, Callers, create_commitment, feed_token_for, services_of
 from tests.conftest import ADMIN
 from tests.older import older_release
 
@@ -92,10 +91,7 @@ def stored(app: Flask, client: FlaskClient, callers: Callers) -> Stored:
             name="Hapū \x0b trust", kind=PartnerKind.IWI_HAPU, external_ref="\x85", actor=ADMIN, request_id="older"
         )
         services_of(app).credentials.issue(ActorRole.AUDITOR, name=f"Office {MARKUP} \x1b]0;owned\x07", now=now())
-    svc = services_of(app)
-    checked = svc.credentials.check(community.token)
-    assert checked is not None
-    _, feed_token = FeedTokens(svc.feed_tokens, svc.credentials).issue(checked[1], checked[0], MadeWith.TOKEN, now())
+    _, feed_token = feed_token_for(app, community)
     assert partner.created_id is not None
     return Stored(commitment, str(partner.created_id), feed_token)
 
