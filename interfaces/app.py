@@ -24,6 +24,7 @@ from infrastructure.store import database_url, engine_of
 from interfaces.api import audit, commitments, feedtokens, partners, tokens
 from interfaces.api.http import MAX_BODY, Services, current_actor, install, services
 from interfaces.api.problems import problem_response, register_problem_handlers
+from interfaces.api.throttle import install_throttles
 from interfaces.composition import open_auditor, open_ledger
 from interfaces.web import web
 
@@ -101,6 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         web_sessions=SqlWebSessionStore(ledger.recorder),
     )
 
+    install_throttles(app, settings)
     api = Api(app)
     api.DEFAULT_ERROR_RESPONSE_NAME = None
     api.spec.options["security"] = [{"bearer": []}, {}]

@@ -342,9 +342,16 @@ def feeds_revoke(ctx: click.Context, feed_token_id: str) -> None:
 def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads: int) -> None:
     """Run the service under gunicorn (SQLite: one process with threads;
     PostgreSQL: several worker processes)."""
-    from interfaces.serve import exec_server
+    from interfaces.api.throttle import rate_limit_storage, shared_across_processes
+    from interfaces.serve import exec_server, server_options
 
     url = database_url(ctx.obj["database_url"])
+    processes = server_options(url, host=host, port=port, workers=workers, threads=threads)["workers"]
+    if processes > 1 and not shared_across_processes(rate_limit_storage()):
+        fail(
+            f"rate limits would be counted apart in each of {processes} worker processes: set "
+            "TUTAHI_RATE_LIMIT_STORAGE=redis://127.0.0.1:6379 (a Redis they share), or serve with --workers 1"
+        )
     with ledger_for(ctx):
         pass  # fail early, in one line, if the store cannot be opened
     exec_server(url, host=host, port=port, workers=workers, threads=threads, instance=ctx.obj["instance_path"])

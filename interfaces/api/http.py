@@ -29,6 +29,7 @@ from domain.values import Actor, ActorRole
 from infrastructure.credentials import SqlFeedTokenStore, SqlWebSessionStore
 from infrastructure.idempotency import IdempotencyRecord, SqlIdempotencyStore
 from interfaces.api.problems import Problem
+from interfaces.api.throttle import throttles
 from interfaces.serve import MAX_REQUEST_LINE
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,11 +85,15 @@ def begin_request() -> None:
     header = request.headers.get("Authorization")
     if header is None:
         return
+    # An address past its limit of unknown tokens is refused before its token is checked.
+    limit = throttles().unknown_token
+    limit.check()
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(401, "use Authorization: Bearer <token>", code="unauthorised")
-    checked = services().credentials.check(token.strip())
+    checked = services().credentials.check(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
     if checked is None:
+        limit.count()
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Problem(401, "use Authorization: Bearer <token>", code="unauthorised")
         raise Problem(401, "unknown or revoked token", code="unauthorised")
     g.credential, g.actor = checked
 

@@ -35,6 +35,7 @@ from domain.values import Actor, ActorRole
 from domain.values import Response as ActionResponse
 from interfaces.api.feedtokens import feed_tokens
 from interfaces.api.http import csp_nonce, current_actor, services
+from interfaces.api.throttle import throttles
 from interfaces.rendering import shown
 from interfaces.web import charts
 from interfaces.web.feeds import atom_feed, milestones_calendar
@@ -296,10 +297,13 @@ def _safe_next(target: str | None) -> str:
 @web.post("/signin")
 def signin() -> Response:
     check_csrf()
+    limit = throttles().sign_in
+    limit.check()
     token = (request.form.get("token") or "").strip()
     target = _safe_next(request.form.get("next"))
     begun = web_sessions().begin(token, datetime.now(UTC), current_app.permanent_session_lifetime) if token else None
     if begun is None:
+        limit.count()
         flash("That token is not known (or was revoked). Check it and try again.", "error")
         return cast(Response, redirect(url_for("web.signin_form", next=target), code=303))
     key, actor = begun
@@ -369,8 +373,11 @@ def feed_viewer() -> Actor | None:
         return me
     token = request.args.get("token")
     if token:
+        limit = throttles().unknown_token
+        limit.check()
         partner_id = feed_tokens().partner_of(token, datetime.now(UTC))
         if partner_id is None:
+            limit.count()
             abort(404)
         return Actor(ActorRole.COMMUNITY, partner_id, "feed reader")
     return None
