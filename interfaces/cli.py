@@ -27,7 +27,7 @@ from application.offline import verify_export
 from domain.errors import DomainError
 from domain.values import Actor, ActorRole, PartnerKind
 from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore
-from infrastructure.keys import verify_signature
+from infrastructure.keys import InsecureKeyFile, check_key_files, verify_signature
 from infrastructure.store import StoreMisconfigured, database_url
 from interfaces.api.views import credential_doc, feed_token_doc, partner_row_doc
 from interfaces.composition import open_auditor, open_ledger
@@ -76,7 +76,7 @@ def ledger_for(ctx: click.Context) -> Iterator[Ledger]:
         fail(f"cannot open the store at {url}: {type(error).__name__}: {str(error).splitlines()[0]}")
     try:
         yield ledger
-    except (DomainError, ApplicationError) as error:
+    except (DomainError, ApplicationError, InsecureKeyFile) as error:
         fail(str(error))
     finally:
         ledger.close()
@@ -353,7 +353,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads
             "TUTAHI_RATE_LIMIT_STORAGE=redis://127.0.0.1:6379 (a Redis they share), or serve with --workers 1"
         )
     with ledger_for(ctx):
-        pass  # fail early, in one line, if the store cannot be opened
+        check_key_files(ctx.obj["instance_path"])  # fail early, in one line, on a store or key a worker would refuse
     exec_server(url, host=host, port=port, workers=workers, threads=threads, instance=ctx.obj["instance_path"])
 
 
