@@ -31,7 +31,7 @@ from infrastructure.keys import InsecureKeyFile, check_key_files, verify_signatu
 from infrastructure.store import StoreMisconfigured, database_url
 from interfaces.api.views import credential_doc, feed_token_doc, partner_row_doc
 from interfaces.composition import open_auditor, open_ledger
-from interfaces.rendering import shown
+from interfaces.rendering import escaped_json, shown
 
 CLI_NAMESPACE = UUID("6d1f3a52-8f6c-5b7e-a1d4-3c9e0b2f4a61")
 # Stored text is printed as it is: no console markup ("[link=…]", "[/]"), no emoji codes.
@@ -47,7 +47,7 @@ def text(value: str) -> Text:
 
 def print_json(documents: list[dict[str, Any]]) -> None:
     """``--json``: one JSON array on standard output, for scripts."""
-    click.echo(json.dumps(documents, ensure_ascii=False, indent=2, default=str))
+    click.echo(escaped_json(json.dumps(documents, ensure_ascii=False, indent=2, default=str)))
 
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")

@@ -31,6 +31,12 @@ def one_line(text: str) -> str:
     return LINE_BREAKS.sub(" ", shown(text))
 
 
+def escaped_json(text: str) -> str:
+    """JSON text with the characters no renderer shows written as ``\\u`` escapes (still
+    the same JSON): a terminal printing it obeys none of them."""
+    return UNSHOWABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
 def csv_cell(value: object) -> object:
     """A CSV cell: text shown, with a leading ``'`` where a spreadsheet would take it
     for a formula (``=HYPERLINK(…)``); numbers as they are."""
