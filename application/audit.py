@@ -247,8 +247,10 @@ class LogCheck:
         leaves: list[bytes] = []
         for position, originator_id, version, document, leaf in rows:
             if position != expected:
+                self.checked = expected
                 return expected, f"position {expected} is missing from the log"
             if sha256(b"\x00" + document).digest() != leaf:
+                self.checked = position
                 return position, f"the event at position {position} does not match its leaf hash"
             named = ids.get(originator_id)
             if named is None:
@@ -258,6 +260,7 @@ class LogCheck:
                 or (b',"position":%d,"recorded_at":"' % position) not in document
                 or named not in document
             ):
+                self.checked = position
                 return position, f"the event at position {position} is not the one the log indexes there"
             leaves.append(leaf)
             expected += 1

@@ -7,10 +7,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Protocol
 from uuid import UUID, uuid4, uuid5
 
-from application.errors import NotFound
+from application.errors import Forbidden, NotFound
 from application.idempotency import Idempotency
 from application.ledger import Ledger
 from domain.errors import InvalidValue
@@ -31,23 +32,44 @@ class Credential:
     revoked_at: datetime | None
 
 
+class MadeWith(Enum):
+    """How a feed token was made: with a bearer token, or in a signed-in web session."""
+
+    TOKEN = "token"
+    SESSION = "session"
+
+
 @dataclass(frozen=True)
 class FeedToken:
     """A revocable token in a feed URL (feed readers cannot send headers): it lets a
-    partner's feed reader read the feeds of that partner's commitments, nothing else."""
+    partner's feed reader read the feeds of that partner's commitments, nothing else.
+
+    It is bound to the credential that made it (the bearer token, or the token a web
+    session was signed in with) and stops working when that credential is revoked, when
+    it is revoked itself, or when it expires. Feed tokens made before they were bound
+    (``credential_id`` None) work while their partner holds any live credential."""
 
     id: UUID
     partner_id: UUID
     token_hash: str
     issued_at: datetime
     revoked_at: datetime | None
+    credential_id: UUID | None = None
+    made_with: MadeWith | None = None
+    expires_at: datetime | None = None
+
+    def unexpired(self, now: datetime) -> bool:
+        """Not revoked and not expired (its credential is checked apart)."""
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
 
 
 class FeedTokenStore(Protocol):
     def add(self, token: FeedToken) -> None: ...
     def by_hash(self, token_hash: str) -> FeedToken | None: ...
-    def revoke(self, token_id: UUID, partner_id: UUID, at: datetime) -> bool: ...
+    def get(self, token_id: UUID) -> FeedToken | None: ...
+    def revoke(self, token_id: UUID, at: datetime) -> bool: ...
     def of_partner(self, partner_id: UUID) -> list[FeedToken]: ...
+    def all(self) -> list[FeedToken]: ...
 
 
 class CredentialStore(Protocol):
@@ -56,6 +78,7 @@ class CredentialStore(Protocol):
     def get(self, credential_id: UUID) -> Credential | None: ...
     def revoke(self, credential_id: UUID, at: datetime) -> bool: ...
     def all(self) -> list[Credential]: ...
+    def live_of_partner(self, partner_id: UUID) -> list[Credential]: ...
 
 
 def hash_token(token: str) -> str:
@@ -131,18 +154,32 @@ class Credentials:
 
     def authenticate(self, token: str) -> Actor | None:
         """The actor a token stands for, or None if it is unknown or revoked."""
+        checked = self.check(token)
+        return checked[1] if checked else None
+
+    def check(self, token: str) -> tuple[Credential, Actor] | None:
+        """The live credential a token is, and the actor it stands for (None if the token
+        is unknown or revoked)."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
         credential = self.store.by_hash(hash_token(token))
         if credential is None or credential.revoked_at is not None:
             return None
+        return credential, self.actor(credential)
+
+    def actor(self, credential: Credential) -> Actor:
+        """The actor of a credential; events name a partner as it is called now, not as it
+        was called when the token was issued."""
         actor = actor_of(credential)
         if credential.partner_id is not None:
-            # Events name the partner as it is called now, not when the token was issued.
             row = self.ledger.read_models.partner_row(credential.partner_id)
             if row is not None and row.name != actor.name:
                 actor = Actor(actor.role, actor.id, row.name)
         return actor
+
+    def is_live(self, credential_id: UUID) -> bool:
+        credential = self.store.get(credential_id)
+        return credential is not None and credential.revoked_at is None
 
     def revoke(self, credential_id: UUID, now: datetime) -> Credential:
         if not self.store.revoke(credential_id, now):
@@ -178,28 +215,28 @@ class WebSessions:
 
     def begin(self, token: str, now: datetime, lifetime: timedelta) -> tuple[str, Actor] | None:
         """Exchanges a token for a session key (None if the token is unknown)."""
-        actor = self.credentials.authenticate(token)
-        credential = self.credentials.store.by_hash(hash_token(token)) if actor else None
-        if actor is None or credential is None:
+        checked = self.credentials.check(token)
+        if checked is None:
             return None
+        credential, actor = checked
         key = secrets.token_urlsafe(32)
         self.store.add(WebSession(hash_token(key), credential.id, now + lifetime), now)
         return key, actor
 
     def actor(self, key: str, now: datetime) -> Actor | None:
         """The actor of a live session: not signed out, not expired, token not revoked."""
+        live = self.live(key, now)
+        return live[1] if live else None
+
+    def live(self, key: str, now: datetime) -> tuple[Credential, Actor] | None:
+        """The credential a live session was signed in with, and its actor."""
         web_session = self.store.by_hash(hash_token(key))
         if web_session is None or web_session.expires_at <= now:
             return None
         credential = self.credentials.store.get(web_session.credential_id)
         if credential is None or credential.revoked_at is not None:
             return None
-        actor = actor_of(credential)
-        if credential.partner_id is not None:
-            row = self.credentials.ledger.read_models.partner_row(credential.partner_id)
-            if row is not None and row.name != actor.name:
-                actor = Actor(actor.role, actor.id, row.name)
-        return actor
+        return credential, self.credentials.actor(credential)
 
     def end(self, key: str) -> None:
         self.store.remove(hash_token(key))
@@ -209,34 +246,79 @@ FEED_TOKEN_PREFIX = "tutahi_feed_"
 
 
 class FeedTokens:
-    """Issues, checks and revokes partners' feed tokens."""
+    """Issues, checks, lists and revokes partners' feed tokens."""
 
-    def __init__(self, store: FeedTokenStore) -> None:
+    def __init__(self, store: FeedTokenStore, credentials: Credentials) -> None:
         self.store = store
+        self.credentials = credentials
 
-    def issue(self, actor: Actor, now: datetime) -> tuple[FeedToken, str]:
-        if not actor.is_partner:
-            raise InvalidValue("partner", "feed tokens belong to partners")
+    def issue(
+        self,
+        actor: Actor,
+        credential: Credential,
+        made_with: MadeWith,
+        now: datetime,
+        lifetime: timedelta | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> tuple[FeedToken, str]:
+        """A feed token for the actor's partner, bound to the credential it acts with (given
+        directly, or by the session it signed in); shown once. ``lifetime``: it expires
+        then (None: when revoked, itself or its credential)."""
+        if not actor.is_partner or credential.partner_id != actor.id:
+            raise Forbidden("feed tokens belong to partners: sign in or send a partner's token")
+        if lifetime is not None and lifetime <= timedelta(0):
+            raise InvalidValue("expires_in_days", "must be a positive number of days")
         token = FEED_TOKEN_PREFIX + secrets.token_urlsafe(32)
-        feed = FeedToken(uuid4(), actor.id, hash_token(token), now, None)
-        self.store.add(feed)
+        expires_at = now + lifetime if lifetime is not None else None
+        feed = FeedToken(uuid4(), actor.id, hash_token(token), now, None, credential.id, made_with, expires_at)
+        ledger = self.credentials.ledger
+        with ledger.unit_of_work() as tx:
+            self.store.add(feed)
+            if idempotency is not None:
+                idempotency.keep(tx, ledger.idempotency, (feed, token))
         return feed, token
 
-    def partner_of(self, token: str) -> UUID | None:
-        """The partner whose feed token this is, or None (unknown or revoked)."""
+    def is_live(self, feed: FeedToken, now: datetime) -> bool:
+        """Not revoked, not expired, and its credential not revoked."""
+        if not feed.unexpired(now):
+            return False
+        if feed.credential_id is None:
+            return bool(self.credentials.store.live_of_partner(feed.partner_id))
+        return self.credentials.is_live(feed.credential_id)
+
+    def partner_of(self, token: str, now: datetime) -> UUID | None:
+        """The partner whose live feed token this is, or None."""
         if not token.startswith(FEED_TOKEN_PREFIX) or len(token) > 200:
             return None
         feed = self.store.by_hash(hash_token(token))
-        if feed is None or feed.revoked_at is not None:
+        if feed is None or not self.is_live(feed, now):
             return None
         return feed.partner_id
 
-    def revoke(self, actor: Actor, token_id: UUID, now: datetime) -> None:
-        if not self.store.revoke(token_id, actor.id, now):
-            raise NotFound("no such feed token of yours (or it was already revoked)")
+    def visible_to(self, actor: Actor) -> list[FeedToken]:
+        """An admin sees every feed token; a partner its own."""
+        if actor.role is ActorRole.ADMIN:
+            return self.store.all()
+        if actor.is_partner:
+            return self.store.of_partner(actor.id)
+        raise Forbidden("feed tokens are listed to admins and to the partners they belong to")
 
-    def of_partner(self, actor: Actor) -> list[FeedToken]:
-        return self.store.of_partner(actor.id)
+    def revoke(self, actor: Actor, token_id: UUID, now: datetime) -> FeedToken:
+        """An admin revokes any feed token, a partner its own (another's is not found)."""
+        if not (actor.role is ActorRole.ADMIN or actor.is_partner):
+            raise Forbidden("feed tokens are revoked by admins and by the partners they belong to")
+        feed = self.store.get(token_id)
+        if feed is None or not (actor.role is ActorRole.ADMIN or feed.partner_id == actor.id):
+            raise NotFound("no such feed token of yours")
+        if not self.store.revoke(token_id, now):
+            raise NotFound("that feed token was already revoked")
+        revoked = self.store.get(token_id)
+        assert revoked is not None
+        return revoked
+
+    def of_partner(self, actor: Actor, now: datetime) -> list[FeedToken]:
+        """The partner's feed tokens that still work."""
+        return [feed for feed in self.store.of_partner(actor.id) if self.is_live(feed, now)]
 
 
 def article(word: str) -> str:

@@ -44,6 +44,7 @@ from domain.values import (
     Response,
     Status,
     Visibility,
+    check_day,
     check_period,
     clean_optional,
     clean_text,
@@ -271,7 +272,7 @@ class Commitment(Aggregate):
         request_id: str,
     ) -> Commitment:
         """Creates a commitment; the agency creating it becomes its lead."""
-        check_period(starts_on, ends_on)
+        check_period(check_day(starts_on, "starts_on"), check_day(ends_on, "ends_on"))
         lead_id, lead_name, lead_kind = lead
         if not PartnerRole.LEAD.fits(lead_kind):
             raise RoleMismatch("only an agency can lead a commitment")
@@ -280,7 +281,7 @@ class Commitment(Aggregate):
             title=clean_title(title),
             description=clean_text(description, "description", DESCRIPTION_MAX),
             action_plan=clean_title(action_plan, "action_plan"),
-            external_ref=clean_text(external_ref, "external_ref", REF_MAX).strip(),
+            external_ref=clean_text(external_ref.strip(), "external_ref", REF_MAX),
             starts_on=starts_on,
             ends_on=ends_on,
             ogp_values=normalise_values(ogp_values),
@@ -349,6 +350,8 @@ class Commitment(Aggregate):
                 value = clean_text(value, "description", DESCRIPTION_MAX)
             elif name == "ogp_values":
                 value = normalise_values(value)
+            elif name in ("starts_on", "ends_on"):
+                value = check_day(value, name)
             if getattr(self, name) != value:
                 cleaned[name] = value
         if not cleaned:
@@ -421,7 +424,11 @@ class Commitment(Aggregate):
         if str(milestone_id) in self.milestones:
             raise InvalidValue("milestone_id", "already used in this commitment")
         self._milestone_added(
-            milestone_id=milestone_id, title=clean_title(title), due_on=due_on, actor=actor, request_id=request_id
+            milestone_id=milestone_id,
+            title=clean_title(title),
+            due_on=check_day(due_on, "due_on"),
+            actor=actor,
+            request_id=request_id,
         )
 
     @event("MilestoneAdded")
@@ -449,6 +456,7 @@ class Commitment(Aggregate):
             raise MilestoneAlreadyReached(f"this milestone was already reached on {milestone.reached_on}")
         if reached_on > today:
             raise InvalidValue("reached_on", "must not be in the future")
+        check_day(reached_on, "reached_on")
         self._milestone_reached(
             milestone_id=milestone_id,
             reached_on=reached_on,
@@ -501,7 +509,7 @@ class Commitment(Aggregate):
         self._joint_action_recorded(
             action_id=action_id,
             summary=clean_title(summary, "summary", NOTE_MAX),
-            occurred_on=occurred_on,
+            occurred_on=check_day(occurred_on, "occurred_on"),
             partner_ids=others,
             evidence_url=clean_url(evidence_url),
             actor=actor,

@@ -152,17 +152,42 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# The long texts, which may run over several lines: line feeds and tabs are allowed in them.
+LONG_TEXTS = frozenset({"description", "note", "summary", "reason"})
+# Control characters (Unicode's ``Cc``: C0, DEL and C1). No store, feed, calendar or
+# picture shows them as text, and lxml (under the SVG and Atom writers) refuses most.
+CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROLS_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Unicode's Bidi_Control characters: in a URL they make it read as another address.
+BIDI_CONTROLS = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+SURROGATES = re.compile(r"[\ud800-\udfff]")
+# Dates a commitment can describe. Older and later dates are typing mistakes (9999-12-31,
+# 0001-01-01), and the calendar arithmetic of pictures and calendars overflows near them.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2199, 12, 31)
 
 
 def storable(text: str, field_name: str) -> str:
-    """Refuses text no store can keep as given: NUL characters (PostgreSQL text
-    refuses them) and lone surrogates (not encodable as UTF-8)."""
-    if "\x00" in text:
-        raise InvalidValue(field_name, "must not contain NUL characters")
-    if LONE_SURROGATE.search(text):
+    """Refuses text no store or renderer can keep as given: lone surrogates (not
+    encodable as UTF-8) and control characters (NUL, which PostgreSQL text refuses,
+    among them). The long texts (``LONG_TEXTS``) keep line feeds and tabs."""
+    if SURROGATES.search(text):
         raise InvalidValue(field_name, "must be valid Unicode text (no lone surrogates)")
+    long_text = field_name in LONG_TEXTS
+    found = (CONTROLS_BUT_LINES if long_text else CONTROLS).search(text)
+    if found:
+        allowed = " (line feeds and tabs are allowed)" if long_text else ""
+        raise InvalidValue(
+            field_name, f"must not contain control characters such as U+{ord(found.group()):04X}{allowed}"
+        )
     return text
+
+
+def check_day(day: date, field_name: str) -> date:
+    """A date between 1900-01-01 and 2199-12-31."""
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidValue(field_name, f"must be between {EARLIEST_DAY} and {LATEST_DAY}")
+    return day
 
 
 @lru_cache(maxsize=4096)
@@ -174,7 +199,8 @@ def fold(text: str) -> str:
 
 
 def clean_title(value: str, field_name: str = "title", maximum: int = TITLE_MAX) -> str:
-    text = storable(nfc(value), field_name).strip()
+    """Trimmed (a line feed or tab around a title is trimmed with the spaces, not refused)."""
+    text = storable(nfc(value).strip(), field_name)
     if not text:
         raise InvalidValue(field_name, "must not be empty")
     if len(text) > maximum:
@@ -200,7 +226,9 @@ def clean_optional(value: str | None, field_name: str, maximum: int) -> str | No
 def clean_url(value: str | None, field_name: str = "evidence_url") -> str | None:
     if value is None:
         return None
-    url = storable(nfc(value), field_name).strip()
+    url = storable(nfc(value).strip(), field_name)
+    if BIDI_CONTROLS.search(url):
+        raise InvalidValue(field_name, "must not contain bidirectional control characters")
     if not (url.startswith("https://") or url.startswith("http://")) or len(url) > URL_MAX:
         raise InvalidValue(field_name, f"must be an http(s) URL of at most {URL_MAX} characters")
     if any(c.isspace() for c in url) or len(url.split("://", 1)[1]) == 0:

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, String, Table, Text, Uuid, delete, select, update
+from sqlalchemy import BigInteger, Column, String, Table, Text, Uuid, delete, inspect, select, update
+from sqlalchemy.exc import OperationalError
 
-from application.credentials import Credential, FeedToken, WebSession
+from application.credentials import Credential, FeedToken, MadeWith, WebSession
 from domain.values import ActorRole
 from infrastructure.readmodels import from_us, to_us
 from infrastructure.tables import metadata
@@ -82,6 +83,11 @@ class SqlCredentialStore:
             rows = session.execute(select(credentials).order_by(credentials.c.issued_us, credentials.c.id))
             return [self._credential(row) for row in rows]
 
+    def live_of_partner(self, partner_id: UUID) -> list[Credential]:
+        query = select(credentials).where(credentials.c.partner_id == partner_id, credentials.c.revoked_us.is_(None))
+        with self.recorder.transaction(commit=False) as session:
+            return [self._credential(row) for row in session.execute(query)]
+
 
 feed_tokens = Table(
     "tutahi_feed_tokens",
@@ -91,7 +97,31 @@ feed_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("issued_us", BigInteger, nullable=False),
     Column("revoked_us", BigInteger),
+    # Added when feed tokens were bound to the credential that made them, and could expire:
+    # null in rows made before.
+    Column("credential_id", Uuid),
+    Column("made_with", String(10)),
+    Column("expires_us", BigInteger),
 )
+ADDED_FEED_TOKEN_COLUMNS = ("credential_id", "made_with", "expires_us")
+
+
+def add_missing_columns(connection: Any, table: Table, names: tuple[str, ...]) -> None:
+    """Adds columns a table of an earlier release lacks (nullable, so no row needs a
+    value). Two processes starting at once may both try: PostgreSQL's ``IF NOT EXISTS``
+    lets the second pass; on SQLite (one writer at a time) the loser finds them added."""
+    present = {column["name"] for column in inspect(connection).get_columns(table.name)}
+    postgres = connection.dialect.name == "postgresql"
+    for name in names:
+        if name in present:
+            continue
+        kind = table.c[name].type.compile(dialect=connection.dialect)
+        guard = "IF NOT EXISTS " if postgres else ""
+        try:
+            connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {guard}{name} {kind}")
+        except OperationalError:
+            if name not in {c["name"] for c in inspect(connection).get_columns(table.name)}:
+                raise
 
 
 class SqlFeedTokenStore:
@@ -99,6 +129,7 @@ class SqlFeedTokenStore:
         self.recorder = recorder
         with recorder.transaction(commit=True) as session:
             metadata.create_all(session.connection(), tables=[feed_tokens], checkfirst=True)
+            add_missing_columns(session.connection(), feed_tokens, ADDED_FEED_TOKEN_COLUMNS)
 
     @staticmethod
     def _token(row: Any) -> FeedToken:
@@ -108,6 +139,9 @@ class SqlFeedTokenStore:
             token_hash=row.token_hash,
             issued_at=from_us(row.issued_us),
             revoked_at=from_us(row.revoked_us) if row.revoked_us is not None else None,
+            credential_id=row.credential_id,
+            made_with=MadeWith(row.made_with) if row.made_with else None,
+            expires_at=from_us(row.expires_us) if row.expires_us is not None else None,
         )
 
     def add(self, token: FeedToken) -> None:
@@ -119,6 +153,9 @@ class SqlFeedTokenStore:
                     token_hash=token.token_hash,
                     issued_us=to_us(token.issued_at),
                     revoked_us=None,
+                    credential_id=token.credential_id,
+                    made_with=token.made_with.value if token.made_with else None,
+                    expires_us=to_us(token.expires_at) if token.expires_at else None,
                 )
             )
 
@@ -127,21 +164,31 @@ class SqlFeedTokenStore:
             row = session.execute(select(feed_tokens).where(feed_tokens.c.token_hash == token_hash)).first()
         return self._token(row) if row else None
 
-    def revoke(self, token_id: UUID, partner_id: UUID, at: datetime) -> bool:
+    def get(self, token_id: UUID) -> FeedToken | None:
+        with self.recorder.transaction(commit=False) as session:
+            row = session.execute(select(feed_tokens).where(feed_tokens.c.id == token_id)).first()
+        return self._token(row) if row else None
+
+    def revoke(self, token_id: UUID, at: datetime) -> bool:
         with self.recorder.transaction(commit=True) as session:
             result = session.execute(
                 update(feed_tokens)
-                .where(
-                    feed_tokens.c.id == token_id,
-                    feed_tokens.c.partner_id == partner_id,
-                    feed_tokens.c.revoked_us.is_(None),
-                )
+                .where(feed_tokens.c.id == token_id, feed_tokens.c.revoked_us.is_(None))
                 .values(revoked_us=to_us(at))
             )
             return bool(getattr(result, "rowcount", 0))
 
     def of_partner(self, partner_id: UUID) -> list[FeedToken]:
-        query = select(feed_tokens).where(feed_tokens.c.partner_id == partner_id).order_by(feed_tokens.c.issued_us)
+        query = (
+            select(feed_tokens)
+            .where(feed_tokens.c.partner_id == partner_id)
+            .order_by(feed_tokens.c.issued_us, feed_tokens.c.id)
+        )
+        with self.recorder.transaction(commit=False) as session:
+            return [self._token(row) for row in session.execute(query)]
+
+    def all(self) -> list[FeedToken]:
+        query = select(feed_tokens).order_by(feed_tokens.c.issued_us, feed_tokens.c.id)
         with self.recorder.transaction(commit=False) as session:
             return [self._token(row) for row in session.execute(query)]
 

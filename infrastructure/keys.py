@@ -14,6 +14,30 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 KEY_FILE = "checkpoint-signing-key.pem"
+SECRET_FILE = "session-secret"
+OWNER_ONLY = 0o600
+
+
+class InsecureKeyFile(RuntimeError):
+    """A key file that the owner's group or other users can read or write: the service
+    does not start with it, so that an exposed key is noticed, not used."""
+
+
+def check_owner_only(path: Path) -> None:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise InsecureKeyFile(
+            f"{path} can be read or written by its group or others (mode {mode:o}); "
+            f"make it the owner's alone with: chmod 600 {path}"
+        )
+
+
+def check_key_files(folder: str | os.PathLike[str] | None = None) -> None:
+    """Checks the instance folder's key files that exist (at first start there are none)."""
+    for name in (KEY_FILE, SECRET_FILE):
+        path = instance_path(folder) / name
+        if path.exists():
+            check_owner_only(path)
 
 
 def instance_path(given: str | os.PathLike[str] | None = None) -> Path:
@@ -54,12 +78,12 @@ def load_or_create_signer(folder: str | os.PathLike[str] | None = None) -> Ed255
     links it into place, which only the first can do."""
     path = instance_path(folder) / KEY_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         temporary = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(pem)
             handle.flush()
@@ -70,6 +94,7 @@ def load_or_create_signer(folder: str | os.PathLike[str] | None = None) -> Ed255
             pass  # another process made it first: use theirs
         finally:
             temporary.unlink()
+    check_owner_only(path)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} does not hold an Ed25519 private key")
@@ -86,17 +111,14 @@ def verify_signature(public_key_b64: str, message: bytes, signature_b64: str) ->
     return True
 
 
-SECRET_FILE = "session-secret"
-
-
 def load_or_create_secret(folder: str | os.PathLike[str] | None = None) -> bytes:
     """The key that signs session cookies and CSRF tokens, made at first start in the
     instance folder (mode 0600) and shared by every process after that."""
     path = instance_path(folder) / SECRET_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(secrets.token_bytes(32))
             handle.flush()
@@ -107,6 +129,7 @@ def load_or_create_secret(folder: str | os.PathLike[str] | None = None) -> bytes
             pass
         finally:
             temporary.unlink()
+    check_owner_only(path)
     secret = path.read_bytes()
     if len(secret) < 32:
         raise ValueError(f"{path} holds too short a secret")

@@ -44,13 +44,42 @@ def sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         cursor.close()
 
 
+STORE_FILE_MODE = 0o600
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def keep_to_owner(database: str) -> None:
+    """A SQLite store's files are the owner's alone (mode 0600): the file is made so before
+    SQLite opens it (its write-ahead log and shared-memory files take the file's mode),
+    and files an earlier release made 0644 are narrowed."""
+    try:
+        descriptor = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, STORE_FILE_MODE)
+    except FileExistsError:
+        pass
+    else:
+        os.close(descriptor)  # an empty file is an empty SQLite database
+    for suffix in SQLITE_COMPANIONS:
+        path = database + suffix
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, STORE_FILE_MODE)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            continue  # another user's file: it stays as its owner set it
+
+
 class TutahiDatastore(SQLAlchemyDatastore):
-    """The library's datastore, with SQLite connections made durable and patient."""
+    """The library's datastore, with SQLite connections made durable and patient, and
+    SQLite files kept to their owner."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         engine = self.engine
         if isinstance(engine, Engine) and engine.dialect.name == "sqlite":
+            database = engine.url.database
+            if database and database != ":memory:" and not database.startswith("file:"):
+                keep_to_owner(database)
             event.listen(engine, "connect", sqlite_pragmas)
 
 

@@ -19,14 +19,18 @@ from application.credentials import Credentials
 from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore, SqlWebSessionStore
 from infrastructure.keys import load_or_create_secret
 from infrastructure.store import database_url, engine_of
-from interfaces.api import audit, commitments, partners, tokens
+from interfaces.api import audit, commitments, feedtokens, partners, tokens
 from interfaces.api.docs import DocumentedApi
 from interfaces.api.http import MAX_BODY, Services, current_actor, install, services
 from interfaces.api.problems import problem_response, register_problem_handlers
+from interfaces.api.throttle import install_throttles
 from interfaces.composition import open_auditor, open_ledger
 from interfaces.web import web
 
 DOCS_ASSETS = "/api/v1/docs/assets/"
+WEB_FOLDER = Path(__file__).parent / "web"
+WEB_TEMPLATES = str(WEB_FOLDER / "templates")
+DOCS_SCRIPT = "tutahi-docs.js"
 access_log = logging.getLogger("tutahi.access")
 
 
@@ -43,7 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Builds the service on the store named by ``config["DATABASE_URL"]`` (else
     ``TUTAHI_DATABASE_URL``, else ``tutahi.db``)."""
     settings = dict(config or {})
-    app = Flask(__name__, static_folder=None)  # the web blueprint serves the one stylesheet
+    # The web blueprint serves the one stylesheet. Its templates folder is the app's too, so
+    # that its swagger_ui.html (no inline script) wins over flask-smorest's own.
+    app = Flask(__name__, static_folder=None, template_folder=WEB_TEMPLATES)
     app.config.update(
         API_TITLE="Tūtahi",
         API_VERSION="1",
@@ -54,7 +60,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,
         # Swagger UI would otherwise send the spec's URL to validator.swagger.io for a badge.
         OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
-        MAX_CONTENT_LENGTH=MAX_BODY,
+        # One byte over the limit, so that a streamed (chunked) body over 1 MiB is seen to be
+        # over it (413) rather than cut at 1 MiB and read as broken JSON (400).
+        MAX_CONTENT_LENGTH=MAX_BODY + 1,
         JSON_SORT_KEYS=False,
         API_SPEC_OPTIONS={
             "info": {
@@ -92,9 +100,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         web_sessions=SqlWebSessionStore(ledger.recorder),
     )
 
+    install_throttles(app, settings)
     api = DocumentedApi(app)
     api.spec.options["security"] = [{"bearer": []}, {}]
-    for blueprint in (commitments.blp, partners.blp, tokens.blp, audit.blp):
+    for blueprint in (commitments.blp, partners.blp, tokens.blp, feedtokens.blp, audit.blp):
         api.register_blueprint(blueprint)
     install(app)
     app.register_blueprint(web)
@@ -110,6 +119,8 @@ def _html_error(status: int, detail: str) -> Response:
         400: ("That did not work", detail),
         403: ("Not allowed", detail),
         405: ("Not allowed", "That page cannot be used that way."),
+        414: ("That address is too long", detail),
+        429: ("Too many attempts", f"{detail} Please wait a little and try again."),
     }
     title, message = titles.get(status, ("Something went wrong", "Please try again in a moment."))
     response = Response(render_template("error.html", title=title, message=message), status=status)
@@ -121,6 +132,8 @@ def _system_routes(app: Flask) -> None:
 
     @app.get(DOCS_ASSETS + "<path:name>")
     def docs_assets(name: str) -> Response:
+        if name == DOCS_SCRIPT:  # the page's own starter script, beside Swagger UI's files
+            return send_from_directory(WEB_FOLDER / "static", name, max_age=3600)
         return send_from_directory(assets, name, max_age=3600)
 
     @app.get("/healthz")

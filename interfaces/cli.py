@@ -16,24 +16,42 @@ from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
-from application.credentials import Credentials
+from application.credentials import Credentials, FeedTokens, article
 from application.demo import import_copies, load_demo
 from application.errors import ApplicationError
 from application.ledger import Ledger
 from application.offline import verify_export
 from domain.errors import DomainError
 from domain.values import Actor, ActorRole, PartnerKind
-from infrastructure.credentials import SqlCredentialStore
-from infrastructure.keys import verify_signature
+from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore
+from infrastructure.keys import InsecureKeyFile, check_key_files, verify_signature
 from infrastructure.store import StoreMisconfigured, database_url
 from infrastructure.upgrade import UpgradeRefused
+from interfaces.api.views import credential_doc, feed_token_doc, partner_row_doc
 from interfaces.composition import open_auditor, open_ledger
+from interfaces.rendering import escaped_json, shown
 
 CLI_NAMESPACE = UUID("6d1f3a52-8f6c-5b7e-a1d4-3c9e0b2f4a61")
-out = Console()
-err = Console(stderr=True)
+# Stored text is printed as it is: no console markup ("[link=…]", "[/]"), no emoji codes.
+out = Console(markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+
+def text(value: str) -> Text:
+    """Stored text for a table: never read as markup, and without the control characters
+    (escape sequences among them) that a terminal would obey (``interfaces.rendering``)."""
+    return Text(shown(value))
+
+
+def print_json(documents: list[dict[str, Any]]) -> None:
+    """``--json``: one JSON array on standard output, for scripts."""
+    click.echo(escaped_json(json.dumps(documents, ensure_ascii=False, indent=2, default=str)))
+
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 
 
 def cli_admin() -> Actor:
@@ -86,7 +104,7 @@ def ledger_for(ctx: click.Context) -> Iterator[Ledger]:
         upgrade.close()
     try:
         yield ledger
-    except (DomainError, ApplicationError) as error:
+    except (DomainError, ApplicationError, InsecureKeyFile) as error:
         fail(str(error))
     finally:
         ledger.close()
@@ -157,8 +175,8 @@ def timeline(ctx: click.Context, commitment_id: str | None, limit: int) -> None:
             document = ledger.get_commitment(cid)
             completion = document["completion"]["completion"] if document["completion"] else "no report yet"
             table = Table(
-                title=f"{document['external_ref']} · {document['title']}",
-                caption=f"{document['action_plan']} · {document['status']} · completion: {completion}",
+                title=text(f"{document['external_ref']} · {document['title']}"),
+                caption=text(f"{document['action_plan']} · {document['status']} · completion: {completion}"),
                 title_justify="left",
                 expand=True,
             )
@@ -169,7 +187,7 @@ def timeline(ctx: click.Context, commitment_id: str | None, limit: int) -> None:
                 table.add_row(
                     entry.recorded_at.strftime("%Y-%m-%d %H:%M"),
                     entry.occurred_on.isoformat() if entry.occurred_on else "",
-                    entry.summary,
+                    text(entry.summary),
                 )
             out.print(table)
 
@@ -209,21 +227,26 @@ def partners_add(ctx: click.Context, name: str, kind: str, external_ref: str | N
         result = ledger.register_partner(
             name=name, kind=PartnerKind(kind), external_ref=external_ref, actor=cli_admin(), request_id=f"cli-{uuid4()}"
         )
-        err.print(f"Registered {name} ({kind}).")
+        err.print(f"Registered {shown(name)} ({kind}).")
         click.echo(str(result.created_id))
 
 
 @partners.command("list")
 @click.option("--q", default=None, help="Search (ignores case and macrons).")
 @click.option("--kind", default=None, type=click.Choice([k.value for k in PartnerKind]))
+@JSON_OPTION
 @click.pass_context
-def partners_list(ctx: click.Context, q: str | None, kind: str | None) -> None:
+def partners_list(ctx: click.Context, q: str | None, kind: str | None, as_json: bool) -> None:
     """List registered partners."""
     with ledger_for(ctx) as ledger:
+        rows = _all(lambda after: ledger.list_partners(q=q, kind=kind, after=after))
+        if as_json:
+            print_json([partner_row_doc(row) for row in rows])
+            return
         table = Table("name", "kind")
         table.add_column("id", no_wrap=True, min_width=36)
-        for row in _all(lambda after: ledger.list_partners(q=q, kind=kind, after=after)):
-            table.add_row(row.name, row.kind, str(row.id))
+        for row in rows:
+            table.add_row(text(row.name), row.kind, str(row.id))
         out.print(table)
 
 
@@ -247,23 +270,28 @@ def tokens_issue(ctx: click.Context, role: str, partner: str | None, name: str |
         partner_id = parse_uuid(partner, "partner id") if partner is not None else None
         issued = credentials_for(ledger).issue(ActorRole(role), partner_id=partner_id, name=name, now=datetime.now(UTC))
         err.print(
-            f"Issued a {role} token {issued.credential.id} to {issued.credential.holder_name}. "
+            f"Issued {article(role)} {role} token {issued.credential.id} to {shown(issued.credential.holder_name)}. "
             "It is shown once: keep it safe."
         )
         click.echo(issued.token)
 
 
 @tokens.command("list")
+@JSON_OPTION
 @click.pass_context
-def tokens_list(ctx: click.Context) -> None:
+def tokens_list(ctx: click.Context, as_json: bool) -> None:
     """List tokens: ids, roles, holders (never the secret)."""
     with ledger_for(ctx) as ledger:
+        listed = credentials_for(ledger).list()
+        if as_json:
+            print_json([credential_doc(credential) for credential in listed])
+            return
         table = Table("role", "holder", "issued (UTC)", "revoked (UTC)")
         table.add_column("id", no_wrap=True, min_width=36)
-        for credential in credentials_for(ledger).list():
+        for credential in listed:
             table.add_row(
                 credential.role.value,
-                credential.holder_name,
+                text(credential.holder_name),
                 credential.issued_at.strftime("%Y-%m-%d %H:%M"),
                 credential.revoked_at.strftime("%Y-%m-%d %H:%M") if credential.revoked_at else "",
                 str(credential.id),
@@ -278,7 +306,59 @@ def tokens_revoke(ctx: click.Context, token_id: str) -> None:
     """Revoke a token; it is unknown from then on."""
     with ledger_for(ctx) as ledger:
         credential = credentials_for(ledger).revoke(parse_uuid(token_id, "token id"), datetime.now(UTC))
-        out.print(f"Revoked token {credential.id} of {credential.holder_name}.")
+        out.print(f"Revoked token {credential.id} of {shown(credential.holder_name)}.")
+
+
+def feed_tokens_for(ledger: Ledger) -> FeedTokens:
+    return FeedTokens(SqlFeedTokenStore(ledger.recorder), credentials_for(ledger))
+
+
+@main.group()
+def feeds() -> None:
+    """List and revoke partners' private feed links (feed tokens)."""
+
+
+@feeds.command("list")
+@click.option("--partner", "partner", default=None, help="Only this partner's feed tokens.")
+@JSON_OPTION
+@click.pass_context
+def feeds_list(ctx: click.Context, partner: str | None, as_json: bool) -> None:
+    """List feed tokens: ids, partners, when made, expiry and whether they still work (never the secret)."""
+    with ledger_for(ctx) as ledger:
+        feed_tokens = feed_tokens_for(ledger)
+        listed = feed_tokens.visible_to(cli_admin())
+        if partner is not None:
+            partner_id = parse_uuid(partner, "partner id")
+            listed = [feed for feed in listed if feed.partner_id == partner_id]
+        now = datetime.now(UTC)
+        documents = [feed_token_doc(feed, feed_tokens.is_live(feed, now)) for feed in listed]
+        if as_json:
+            print_json(documents)
+            return
+        names = {row.id: row.name for row in _all(lambda after: ledger.list_partners(after=after))}
+        table = Table("partner", "made with", "issued (UTC)", "expires (UTC)", "works")
+        table.add_column("id", no_wrap=True, min_width=36)
+        for feed, document in zip(listed, documents, strict=True):
+            table.add_row(
+                text(names.get(feed.partner_id, str(feed.partner_id))),
+                document["made_with"] or "before 1.1",
+                feed.issued_at.strftime("%Y-%m-%d %H:%M"),
+                feed.expires_at.strftime("%Y-%m-%d %H:%M") if feed.expires_at else "never",
+                "yes" if document["active"] else "no",
+                str(feed.id),
+            )
+        out.print(table)
+
+
+@feeds.command("revoke")
+@click.argument("feed_token_id")
+@click.pass_context
+def feeds_revoke(ctx: click.Context, feed_token_id: str) -> None:
+    """Revoke a feed token; feeds opened with it answer 404 from then on."""
+    with ledger_for(ctx) as ledger:
+        token_id = parse_uuid(feed_token_id, "feed token id")
+        feed = feed_tokens_for(ledger).revoke(cli_admin(), token_id, datetime.now(UTC))
+        out.print(f"Revoked feed token {feed.id} of partner {feed.partner_id}.")
 
 
 @main.command()
@@ -290,11 +370,18 @@ def tokens_revoke(ctx: click.Context, token_id: str) -> None:
 def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads: int) -> None:
     """Run the service under gunicorn (SQLite: one process with threads;
     PostgreSQL: several worker processes)."""
-    from interfaces.serve import exec_server
+    from interfaces.api.throttle import rate_limit_storage, shared_across_processes
+    from interfaces.serve import exec_server, server_options
 
     url = database_url(ctx.obj["database_url"])
+    processes = server_options(url, host=host, port=port, workers=workers, threads=threads)["workers"]
+    if processes > 1 and not shared_across_processes(rate_limit_storage()):
+        fail(
+            f"rate limits would be counted apart in each of {processes} worker processes: set "
+            "TUTAHI_RATE_LIMIT_STORAGE=redis://127.0.0.1:6379 (a Redis they share), or serve with --workers 1"
+        )
     with ledger_for(ctx):
-        pass  # fail early, in one line, if the store cannot be opened
+        check_key_files(ctx.obj["instance_path"])  # fail early, in one line, on a store or key a worker would refuse
     exec_server(url, host=host, port=port, workers=workers, threads=threads, instance=ctx.obj["instance_path"])
 
 

@@ -11,18 +11,64 @@ the command line, where any user could read a password in it.
 
 The options come from ``server_options`` alone, and ``WsgiServer`` serves any app
 factory with them, so a baseline app (the benchmarks' plain Flask route) can be served
-exactly as the service is."""
+exactly as the service is.
+
+gunicorn refuses a request line or header too long for it before the app sees it; its
+worker here (``ProblemWorker``) says so as the service says everything, with a problem
+document (RFC 9457) and a status the OpenAPI document lists, not an HTML page."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, NoReturn
 
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
+from gunicorn.workers.gthread import ThreadWorker
+
+# The longest request line gunicorn reads (its own maximum); the app holds URLs to it too.
+MAX_REQUEST_LINE = 8190
+REFUSED_HEAD = {
+    LimitRequestLine: (414, "URI Too Long", "uri-too-long", f"the request line is over {MAX_REQUEST_LINE} bytes"),
+    LimitRequestHeaders: (
+        431,
+        "Request Header Fields Too Large",
+        "headers-too-large",
+        "a request header, or all of them, is too large",
+    ),
+}
+
+
+def problem_bytes(status: int, title: str, code: str, detail: str) -> bytes:
+    """A whole HTTP response with a problem document, for a request the app never saw."""
+    body = json.dumps({"type": f"urn:tutahi:problem:{code}", "title": title, "status": status, "detail": detail})
+    head = (
+        f"HTTP/1.1 {status} {title}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
+        f"Content-Length: {len(body)}\r\nX-Content-Type-Options: nosniff\r\n\r\n"
+    )
+    return (head + body).encode("latin-1")
+
+
+class ProblemWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's threaded worker, answering a request line or header it refuses with a
+    problem document instead of its HTML error page."""
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        refused = next((answer for kind, answer in REFUSED_HEAD.items() if isinstance(exc, kind)), None)
+        if refused is None:
+            super().handle_error(req, client, addr, exc)
+            return
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        try:
+            util.write_nonblock(client, problem_bytes(*refused))
+        except OSError:
+            self.log.debug("Failed to send error message.")
 
 
 class WsgiServer(BaseApplication):  # type: ignore[misc]
@@ -50,7 +96,8 @@ def server_options(url: str, *, host: str, port: int, workers: int | None, threa
         "bind": f"{host}:{port}",
         "workers": count,
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": "interfaces.serve.ProblemWorker",
+        "limit_request_line": MAX_REQUEST_LINE,
         "graceful_timeout": 20,
         "timeout": 60,
         "accesslog": None,

@@ -29,6 +29,19 @@ def postgres_url() -> str:
     return url
 
 
+REDIS_ENV = "TUTAHI_TEST_REDIS_URL"
+
+
+def redis_url() -> str:
+    """The Redis test URL, or a skip with the reason (a failure in CI)."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{REDIS_ENV} must be set in CI: Redis tests may not be skipped there")
+        pytest.skip(f"Redis tests need {REDIS_ENV} (e.g. redis://127.0.0.1:6379)")
+    return url
+
+
 def reset_postgres(url: str) -> None:
     """Drops every table of the test database, so each test starts from nothing."""
     engine = create_engine(url)

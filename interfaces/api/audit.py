@@ -29,6 +29,7 @@ from interfaces.api.schemas import (
     PublicKeySchema,
     VerificationSchema,
 )
+from interfaces.rendering import csv_cell
 
 blp = ApiBlueprint("audit", __name__, url_prefix="/api/v1", description="The verifiable event log (auditors)")
 
@@ -142,7 +143,8 @@ def _csv() -> Iterator[str]:
         page = ledger.list_commitments(actor, limit=500, after=after)
         for s in page.items:
             writer.writerow(
-                [
+                csv_cell(cell)
+                for cell in [
                     s.id,
                     s.external_ref,
                     s.title,

@@ -30,12 +30,16 @@ from marshmallow import fields
 from domain.values import Response, Status
 from interfaces.api.problems import PROBLEM_JSON
 from interfaces.api.schemas import Cursor, EnumField, ProblemSchema
+from interfaces.serve import MAX_REQUEST_LINE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # What a command can meet beyond what its shape implies: a role or partnership that does
 # not allow it, a domain rule that refuses it (or a concurrent write that won).
 WRITE = (403, 409)
+# What any request may meet, whatever its route: a request line or header too long, and
+# the rate limit of requests with an unknown token.
+ANY_REQUEST = (414, 429, 431)
 
 WHY = {
     400: "The body is not valid JSON, or not an object; or a malformed Idempotency-Key.",
@@ -49,11 +53,15 @@ WHY = {
     422: "Fields missing, of the wrong type or out of range (`errors` says which); "
     "or an Idempotency-Key used before with another request.",
     428: "If-Match is required here.",
+    414: f"The request line (the URL with its query) is over {MAX_REQUEST_LINE} bytes.",
+    429: "Too many requests with an unknown token from this address; retry after Retry-After seconds.",
+    431: "A request header, or all of them together, is too large.",
     503: "The store is busy (see Retry-After).",
 }
 PROBLEM_HEADERS = {
     401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
     503: {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}},
 }
 
 IF_MATCH = {
@@ -134,7 +142,7 @@ class OperationConventions(BasePlugin):
             if self.seen.setdefault(name, where) != where:
                 raise DocumentError(f"{where} and {self.seen[name]} share the operationId {name}")
             parameters = operation.setdefault("parameters", [])
-            statuses = set(EVERYWHERE)
+            statuses = {*EVERYWHERE, *ANY_REQUEST}
             if "requestBody" in operation:
                 statuses.update(JSON_BODY_PROBLEMS)
             if any(p.get("in") == "query" for p in parameters):

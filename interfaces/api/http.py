@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import quote
 from uuid import uuid4
 
 import rfc8785
@@ -27,6 +29,8 @@ from domain.errors import DomainError
 from domain.values import Actor, ActorRole
 from infrastructure.credentials import SqlFeedTokenStore, SqlWebSessionStore
 from interfaces.api.problems import Problem
+from interfaces.api.throttle import throttles
+from interfaces.serve import MAX_REQUEST_LINE
 
 F = TypeVar("F", bound=Callable[..., Any])
 VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -55,31 +59,85 @@ def services() -> Services:
 # -- request id and authentication ---------------------------------------------------
 
 
+def request_line_length() -> int:
+    """The length of the request line as the client sent it (``GET <target> HTTP/1.1``)."""
+    environ = request.environ
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", ""))
+    query = environ.get("QUERY_STRING", "")
+    if query and "?" not in target:  # some servers (werkzeug's) leave the query out of RAW_URI
+        target += f"?{query}"
+    return len(request.method) + len(target) + len(" HTTP/1.1") + 1
+
+
 def begin_request() -> None:
     """Runs before every request: the request id, a malformed ``Idempotency-Key``
     refused, and the caller if it sent a token (an unknown or revoked token is refused
-    at once, on any route)."""
+    at once, on any route). A request line longer than gunicorn reads (``tutahi
+    serve``) is refused here too, alike, whatever server runs the app."""
     given = request.headers.get("X-Request-Id", "")
     g.request_id = given if VISIBLE_ASCII.match(given) else uuid4().hex
+    if request_line_length() > MAX_REQUEST_LINE:
+        raise Problem(414, f"the request line is over {MAX_REQUEST_LINE} bytes", code="uri-too-long")
     g.actor = None
     key = request.headers.get("Idempotency-Key")
     if key is not None and not VISIBLE_ASCII.match(key):
         raise Problem(400, "Idempotency-Key must be 1 to 200 visible ASCII characters", code="bad-idempotency-key")
+    g.credential = None
     header = request.headers.get("Authorization")
     if header is None:
         return
+    # An address past its limit of unknown tokens is refused before its token is checked.
+    limit = throttles().unknown_token
+    limit.check()
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(401, "use Authorization: Bearer <token>", code="unauthorised")
-    actor = services().credentials.authenticate(token.strip())
-    if actor is None:
+    checked = services().credentials.check(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    if checked is None:
+        limit.count()
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Problem(401, "use Authorization: Bearer <token>", code="unauthorised")
         raise Problem(401, "unknown or revoked token", code="unauthorised")
-    g.actor = actor
+    g.credential, g.actor = checked
 
 
 def end_request(response: Response) -> Response:
     response.headers["X-Request-Id"] = g.get("request_id", "")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY.format(nonce=csp_nonce()))
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+    if carried_credentials():
+        response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# -- response headers ------------------------------------------------------------------
+
+# Pages load only this site's own stylesheets, scripts and images, and no other site may
+# frame them. Inline <style> (pygal's pictures) needs the request's nonce; no inline script.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def csp_nonce() -> str:
+    """This response's nonce for inline styles, made on first use."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return str(g.csp_nonce)
+
+
+def carried_credentials() -> bool:
+    """Whether the request carried a token or a session: a bearer token, a feed token in
+    the URL, a token in a sign-in form, or the session cookie. What it got back is the
+    caller's alone, and no cache may keep it."""
+    return (
+        "Authorization" in request.headers
+        or "token" in request.args
+        or current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+        or (request.mimetype in FORM_TYPES and "token" in request.form)
+    )
 
 
 def current_actor() -> Actor | None:

@@ -8,13 +8,26 @@ component per vocabulary in the document)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, time, timedelta
 from enum import Enum
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from application.credentials import MadeWith
 from application.documents import instant
-from domain.values import ActorRole, Completion, OgpValue, PartnerKind, PartnerRole, Response, Status, Visibility
+from domain.values import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    ActorRole,
+    Completion,
+    OgpValue,
+    PartnerKind,
+    PartnerRole,
+    Response,
+    Status,
+    Visibility,
+)
 
 
 class EnumField(fields.Enum[Enum]):
@@ -172,9 +185,24 @@ class CommitmentAmend(Schema):
     reason = fields.String(required=True)
 
 
+EARLIEST_INSTANT = datetime.combine(EARLIEST_DAY, time(), UTC)
+LATEST_INSTANT = datetime.combine(LATEST_DAY, time.max, UTC)
+
+
+def instant_in_range(value: datetime) -> None:
+    """An instant from 1900-01-01 to 2199-12-31 (UTC). Its own offset is applied only once
+    its date is known to be near the range: near year 1 or 9999 it would overflow."""
+    near = EARLIEST_DAY - timedelta(days=1) <= value.date() <= LATEST_DAY + timedelta(days=1)
+    if not near or not EARLIEST_INSTANT <= value.astimezone(UTC) <= LATEST_INSTANT:
+        raise ValidationError(f"must be between {EARLIEST_DAY} and {LATEST_DAY}")
+
+
 class CommitmentQuery(QuerySchema):
     version = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    as_of = Instant()
+    as_of = Instant(
+        validate=instant_in_range,
+        metadata={"description": "An instant from 1900-01-01T00:00:00Z to 2199-12-31T23:59:59.999999Z."},
+    )
 
 
 class PartnerAdd(Schema):
@@ -183,7 +211,8 @@ class PartnerAdd(Schema):
 
 
 class ReasonQuery(QuerySchema):
-    reason = fields.String(validate=validate.Length(max=10_000))
+    # A query string must fit in a request line (see the 414 problem): long reasons go in the body.
+    reason = fields.String(validate=validate.Length(max=500))
 
 
 class ReasonBody(Schema):
@@ -513,3 +542,48 @@ class VerificationSchema(Schema):
     checked = fields.Integer(required=True)
     first_bad_position = fields.Integer(required=True, allow_none=True)
     detail = fields.String(required=True)
+
+
+# -- feed tokens -------------------------------------------------------------------
+
+FEED_TOKEN_DAYS = 3650
+
+
+class FeedTokenIssue(Schema):
+    expires_in_days = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, max=FEED_TOKEN_DAYS),
+        metadata={"description": "The feed token stops working after this many days (none: when revoked)."},
+    )
+
+
+class FeedTokenSchema(Schema):
+    id = fields.UUID(required=True)
+    partner_id = fields.UUID(required=True)
+    credential_id = fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The token that made it (directly or by signing in); null if made before 1.1."},
+    )
+    made_with = enum(MadeWith, required=True, allow_none=True)
+    issued_at = Instant(required=True)
+    expires_at = Instant(required=True, allow_none=True)
+    revoked_at = Instant(required=True, allow_none=True)
+    active = fields.Boolean(
+        required=True,
+        metadata={"description": "Whether it works now: not revoked or expired, and its credential not revoked."},
+    )
+
+
+class FeedTokenIssued(FeedTokenSchema):
+    token = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The secret for ?token= in feed URLs, shown once (null in a replayed response)."},
+    )
+
+
+class FeedTokenList(Schema):
+    items = fields.List(fields.Nested(FeedTokenSchema), required=True)
+    next = fields.String(required=True, allow_none=True)

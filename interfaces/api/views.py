@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from application.credentials import Credential
+from application.credentials import Credential, FeedToken
 from application.documents import instant
 from application.ledger import CommandResult
 from application.ports import CommitmentSummary, Page, PartnerRow, TimelineEntry
@@ -74,6 +74,24 @@ def credential_doc(credential: Credential, token: str | None = None, *, with_tok
         "holder_name": credential.holder_name,
         "issued_at": instant(credential.issued_at),
         "revoked_at": instant(credential.revoked_at) if credential.revoked_at else None,
+    }
+    if with_token:
+        doc["token"] = token
+    return doc
+
+
+def feed_token_doc(
+    feed: FeedToken, active: bool, token: str | None = None, *, with_token: bool = False
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": feed.id,
+        "partner_id": feed.partner_id,
+        "credential_id": feed.credential_id,
+        "made_with": feed.made_with.value if feed.made_with else None,
+        "issued_at": instant(feed.issued_at),
+        "expires_at": instant(feed.expires_at) if feed.expires_at else None,
+        "revoked_at": instant(feed.revoked_at) if feed.revoked_at else None,
+        "active": active,
     }
     if with_token:
         doc["token"] = token

@@ -11,7 +11,17 @@ from typing import Any
 import pygal
 from pygal.style import Style
 
+from domain.values import EARLIEST_DAY, LATEST_DAY
+from interfaces.rendering import one_line
+
 COMMENT = re.compile(r"<!--.*?-->", re.S)
+# pygal writes its configuration (labels and titles among it) into the picture for its
+# tooltips script, which the pages do not load: the page's policy allows no inline script.
+SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+# The page's policy allows inline <style> only with its nonce, and no style attribute
+# (pygal's one is on its tooltip, which needs that script).
+STYLE_ATTRIBUTE = re.compile(r' style="[^"]*"')
+MOST_TICKS = 12
 COMPLETION_LEVELS = ["not_started", "limited", "substantial", "complete"]
 COMPLETION_LABELS = {
     "not_started": "not started",
@@ -54,11 +64,12 @@ def _base(chart_class: Any, **options: Any) -> Any:
     return chart_class(**settings)
 
 
-def _svg(chart: Any) -> str:
+def _svg(chart: Any, nonce: str) -> str:
     rendered = str(chart.render(is_unicode=True))
     # pygal's credit comments name other hosts (pygal.org, github.com): the page keeps
     # no URL of another host but the evidence links users give.
-    rendered = COMMENT.sub("", rendered)
+    rendered = STYLE_ATTRIBUTE.sub("", SCRIPT.sub("", COMMENT.sub("", rendered)))
+    rendered = rendered.replace("<style", f'<style nonce="{nonce}"')
     # The figure's caption and data table are the text alternative; the drawing itself
     # is hidden from assistive technology so it is not read twice.
     return rendered.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
@@ -89,19 +100,30 @@ def _steps(counts: list[tuple[date, int]], end: date) -> list[tuple[date, int]]:
 
 
 def _half_years(start: date, end: date) -> list[date]:
+    """Ticks on the first of January and July, thinned to at most ``MOST_TICKS``."""
     ticks = []
     year, month = start.year, 1 if start.month <= 6 else 7
     while date(year, month, 1) <= end:
         if date(year, month, 1) >= start:
             ticks.append(date(year, month, 1))
         year, month = (year, 7) if month == 1 else (year + 1, 1)
-    return ticks or [start, end]
+    step = max(1, -(-len(ticks) // MOST_TICKS))
+    return ticks[::step] or [start, end]
 
 
-def milestones_chart(milestones: list[dict[str, Any]], title: str) -> str | None:
+def _drawable(day: date) -> bool:
+    """Dates the picture can place (older releases stored some far outside the range the
+    domain now keeps, where the axis arithmetic overflows); the figures' table still lists
+    every date."""
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
+
+def milestones_chart(milestones: list[dict[str, Any]], title: str, nonce: str) -> str | None:
     """Milestones due (cumulative, by due date) and reached (by date reached), as steps."""
-    due = step_counts(date.fromisoformat(m["due_on"]) for m in milestones)
-    reached = step_counts(date.fromisoformat(m["reached_on"]) for m in milestones if m["reached_on"])
+    due = step_counts(d for d in (date.fromisoformat(m["due_on"]) for m in milestones) if _drawable(d))
+    reached = step_counts(
+        d for d in (date.fromisoformat(m["reached_on"]) for m in milestones if m["reached_on"]) if _drawable(d)
+    )
     if not due:
         return None
     first = min([d for d, _ in due] + [d for d, _ in reached])
@@ -109,7 +131,7 @@ def milestones_chart(milestones: list[dict[str, Any]], title: str) -> str | None
     start, end = date(first.year, first.month, 1) - timedelta(days=1), last + timedelta(days=31)
     chart = _base(
         pygal.DateLine,
-        title=title,
+        title=one_line(title),
         x_label_rotation=0,
         truncate_label=-1,
         x_value_formatter=lambda d: d.strftime("%b %Y"),
@@ -122,16 +144,16 @@ def milestones_chart(milestones: list[dict[str, Any]], title: str) -> str | None
     )
     chart.add("due", _steps(due, end))
     chart.add("reached", _steps(reached, end) or [(start, 0), (end, 0)])
-    return _svg(chart)
+    return _svg(chart, nonce)
 
 
-def completion_chart(reports: list[dict[str, Any]], title: str) -> str | None:
+def completion_chart(reports: list[dict[str, Any]], title: str, nonce: str) -> str | None:
     """Each progress report's completion level, in the order reported."""
     if not reports:
         return None
     chart = _base(
         pygal.Line,
-        title=title,
+        title=one_line(title),
         range=(0, 3),
         y_labels=[{"label": COMPLETION_LABELS[level], "value": i} for i, level in enumerate(COMPLETION_LEVELS)],
         x_labels=[f"report {i} · {_report_label(r)}" for i, r in enumerate(reports, start=1)],
@@ -141,27 +163,27 @@ def completion_chart(reports: list[dict[str, Any]], title: str) -> str | None:
         stroke_style={"width": 3},
     )
     chart.add("completion", [COMPLETION_LEVELS.index(r["completion"]) for r in reports])
-    return _svg(chart)
+    return _svg(chart, nonce)
 
 
-def plan_chart(commitments: list[dict[str, Any]], title: str) -> str | None:
+def plan_chart(commitments: list[dict[str, Any]], title: str, nonce: str) -> str | None:
     """For a plan: milestones reached of those due, per commitment."""
     if not commitments:
         return None
     most = max(c["milestones_total"] for c in commitments)
     chart = _base(
         pygal.HorizontalStackedBar,
-        title=title,
+        title=one_line(title),
         x_title="milestones",
         print_values=True,
         print_zeroes=False,
         y_labels=list(range(0, most + 1)),
         height=120 + 44 * len(commitments),
     )
-    chart.x_labels = [c["external_ref"] or c["title"][:24] for c in commitments]
+    chart.x_labels = [one_line(c["external_ref"]) or one_line(c["title"])[:24] for c in commitments]
     chart.add("reached", [c["milestones_reached"] for c in commitments])
     chart.add("not yet reached", [c["milestones_total"] - c["milestones_reached"] for c in commitments])
-    return _svg(chart)
+    return _svg(chart, nonce)
 
 
 def _report_label(report: dict[str, Any]) -> str:

@@ -1,23 +1,25 @@
 """The Atom feed of a commitment's timeline (feedgen) and the iCalendar of its
-milestones (icalendar)."""
+milestones (icalendar). Stored text goes through ``interfaces.rendering`` first: lxml,
+under feedgen, refuses what XML cannot carry."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from feedgen.feed import FeedGenerator
 from icalendar import Calendar, Event
 
 from application.ports import TimelineEntry
+from interfaces.rendering import one_line, shown
 
 
 def atom_feed(commitment: dict[str, Any], entries: list[TimelineEntry], root: str) -> bytes:
     page = f"{root}/commitments/{commitment['id']}"
     feed = FeedGenerator()
     feed.id(f"urn:uuid:{commitment['id']}")
-    feed.title(f"{commitment['title']} ({commitment['external_ref']})")
-    feed.subtitle(f"The shared timeline of a commitment under {commitment['action_plan']}.")
+    feed.title(one_line(f"{commitment['title']} ({commitment['external_ref']})"))
+    feed.subtitle(one_line(f"The shared timeline of a commitment under {commitment['action_plan']}."))
     feed.link(href=page, rel="alternate")
     feed.link(href=f"{page}/feed.atom", rel="self")
     feed.language("en")
@@ -28,13 +30,13 @@ def atom_feed(commitment: dict[str, Any], entries: list[TimelineEntry], root: st
     for entry in reversed(entries):  # feedgen prepends: add oldest first, newest ends on top
         item = feed.add_entry()
         item.id(f"urn:tutahi:{commitment['id']}:{entry.version}")
-        item.title(entry.summary)
+        item.title(one_line(entry.summary))
         item.link(href=f"{page}#entry-{entry.position}")
-        item.author({"name": entry.actor_name})
+        item.author({"name": one_line(entry.actor_name)})
         item.published(entry.recorded_at)
         item.updated(entry.recorded_at)
         happened = f" It happened on {entry.occurred_on.isoformat()}." if entry.occurred_on else ""
-        item.summary(f"{entry.summary}{happened}")
+        item.summary(shown(f"{entry.summary}{happened}"))
         item.category(term=entry.kind)
     return bytes(feed.atom_str(pretty=True))
 
@@ -43,7 +45,7 @@ def milestones_calendar(commitment: dict[str, Any], root: str) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", "-//Tūtahi//milestones//EN")
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", f"{commitment['external_ref']} milestones")
+    calendar.add("x-wr-calname", one_line(f"{commitment['external_ref']} milestones"))
     stamp = datetime.now(UTC)
     page = f"{root}/commitments/{commitment['id']}"
     for milestone in commitment["milestones"]:
@@ -52,15 +54,16 @@ def milestones_calendar(commitment: dict[str, Any], root: str) -> bytes:
         event.add("uid", f"{milestone['id']}@tutahi")
         event.add("dtstamp", stamp)
         event.add("dtstart", due)
-        event.add("dtend", due + timedelta(days=1))
+        if due < date.max:  # a date an older release let through; without an end it still lasts the day
+            event.add("dtend", due + timedelta(days=1))
         reached = milestone["reached_on"]
-        event.add("summary", f"{'Reached: ' if reached else 'Due: '}{milestone['title']}")
+        event.add("summary", one_line(f"{'Reached: ' if reached else 'Due: '}{milestone['title']}"))
         lines = [f"{commitment['title']} ({commitment['external_ref']})", f"Due {milestone['due_on']}."]
         if reached:
             lines.append(f"Reached {reached}.")
         if milestone["evidence_url"]:
             lines.append(f"Evidence: {milestone['evidence_url']}")
-        event.add("description", "\n".join(lines))
+        event.add("description", shown("\n".join(lines)))
         event.add("url", page)
         event.add("status", "CONFIRMED")
         calendar.add_component(event)

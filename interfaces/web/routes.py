@@ -3,8 +3,10 @@ to joint actions, and the feeds."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import unicodedata
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 from flask import (
@@ -20,16 +22,21 @@ from flask import (
     session,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from markupsafe import Markup
 from wtforms.validators import ValidationError
 
-from application.credentials import FeedTokens, WebSessions
+from application.credentials import Credential, MadeWith, WebSessions
 from application.errors import NotFound
 from application.ports import TimelineEntry
 from domain.errors import DomainError
 from domain.values import Actor, ActorRole
 from domain.values import Response as ActionResponse
-from interfaces.api.http import current_actor, services
+from interfaces.api.feedtokens import feed_tokens
+from interfaces.api.http import csp_nonce, current_actor, services
+from interfaces.api.throttle import throttles
+from interfaces.rendering import shown
 from interfaces.web import charts
 from interfaces.web.feeds import atom_feed, milestones_calendar
 
@@ -62,18 +69,39 @@ def signed_in() -> Actor | None:
     """The partner (or auditor/admin) signed in with a session cookie, if any: the
     cookie's session key must still be live on the server (not signed out, not
     expired, its token not revoked)."""
+    live = signed_in_with()
+    return live[1] if live else None
+
+
+def signed_in_with() -> tuple[Credential, Actor] | None:
+    """The credential the live session was signed in with, and its actor."""
     key = session.get("sid")
     if not isinstance(key, str) or not key:
         return None
-    actor = web_sessions().actor(key, datetime.now(UTC))
-    if actor is None:
+    live = web_sessions().live(key, datetime.now(UTC))
+    if live is None:
         session.clear()
-    return actor
+    return live
 
 
 def viewer() -> Actor | None:
     """The caller: a bearer token wins, then the session cookie."""
     return current_actor() or signed_in()
+
+
+def page_text(value: Any) -> Any:
+    """What every ``{{ … }}`` of a page shows: stored text without the characters no page
+    can show (``interfaces.rendering``), pictures and other markup kept as markup."""
+    if isinstance(value, Markup):
+        return Markup(shown(str(value)))
+    if isinstance(value, str):
+        return shown(value)
+    return value
+
+
+@web.record_once
+def show_stored_text(state: BlueprintSetupState) -> None:
+    state.app.jinja_env.finalize = page_text
 
 
 @web.app_context_processor
@@ -153,7 +181,9 @@ def index() -> str:
                 "lead_names": summary.lead_names,
             }
         )
-    pictures = {plan: charts.plan_chart(items, f"Milestones reached: {plan}") for plan, items in plans.items()}
+    pictures = {
+        plan: charts.plan_chart(items, f"Milestones reached: {plan}", csp_nonce()) for plan, items in plans.items()
+    }
     return render_template("index.html", plans=plans, pictures=pictures, q=q or "", next=page.next)
 
 
@@ -200,9 +230,11 @@ def commitment(commitment_id: UUID) -> str:
         actions=actions,
         entries=[entry_view(e) for e in timeline.items],
         next=timeline.next,
-        milestones_svg=charts.milestones_chart(document["milestones"], "Milestones due and reached"),
-        completion_svg=charts.completion_chart(document["progress"], "Completion reports"),
+        milestones_svg=charts.milestones_chart(document["milestones"], "Milestones due and reached", csp_nonce()),
+        completion_svg=charts.completion_chart(document["progress"], "Completion reports", csp_nonce()),
         is_partner=me is not None and any(p["id"] == str(me.id) for p in document["partners"]),
+        feed_lifetimes=FEED_LIFETIMES,
+        default_feed_lifetime=DEFAULT_FEED_LIFETIME,
     )
 
 
@@ -219,14 +251,15 @@ def partner(partner_id: UUID) -> str:
     commitments = ledger.list_commitments(me, partner_id=partner_id, limit=100).items
     timeline = ledger.partner_timeline(partner_id, me, limit=PAGE, after=after)
     titles = {c.id: c.title for c in commitments}
-    feeds = FeedTokens(services().feed_tokens).of_partner(me) if me is not None and me.id == partner_id else []
+    own = me is not None and me.is_partner and me.id == partner_id
+    feeds = feed_tokens().of_partner(me, datetime.now(UTC)) if me is not None and own else []
     return render_template(
         "partner.html",
         p=document,
         commitments=commitments,
         entries=[entry_view(e, titles) for e in timeline.items],
         next=timeline.next,
-        feeds=[f for f in feeds if f.revoked_at is None],
+        feeds=feeds,
     )
 
 
@@ -246,19 +279,31 @@ def signin_form() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths, never another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only a path of this site, never another host. Browsers drop tabs and line breaks
+    from a URL and read a backslash as a slash, so ``/<tab>/evil.example`` would be
+    ``//evil.example``: any control character, space or backslash sends you home instead."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(c.isspace() or c == "\\" or unicodedata.category(c) == "Cc" for c in target)
+    ):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("web.index")
 
 
 @web.post("/signin")
 def signin() -> Response:
     check_csrf()
+    limit = throttles().sign_in
+    limit.check()
     token = (request.form.get("token") or "").strip()
     target = _safe_next(request.form.get("next"))
     begun = web_sessions().begin(token, datetime.now(UTC), current_app.permanent_session_lifetime) if token else None
     if begun is None:
+        limit.count()
         flash("That token is not known (or was revoked). Check it and try again.", "error")
         return cast(Response, redirect(url_for("web.signin_form", next=target), code=303))
     key, actor = begun
@@ -293,7 +338,8 @@ def respond(commitment_id: UUID, action_id: UUID) -> Response:
     choice = request.form.get("response")
     if choice not in ("confirmed", "disputed"):
         abort(400, description="Choose confirm or dispute.")
-    note = (request.form.get("note") or "").strip() or None
+    # Browsers send a text area's line breaks as CR LF; a note keeps line feeds only.
+    note = (request.form.get("note") or "").replace("\r\n", "\n").strip() or None
     try:
         services().ledger.respond_to_action(
             commitment_id,
@@ -327,8 +373,11 @@ def feed_viewer() -> Actor | None:
         return me
     token = request.args.get("token")
     if token:
-        partner_id = FeedTokens(services().feed_tokens).partner_of(token)
+        limit = throttles().unknown_token
+        limit.check()
+        partner_id = feed_tokens().partner_of(token, datetime.now(UTC))
         if partner_id is None:
+            limit.count()
             abort(404)
         return Actor(ActorRole.COMMUNITY, partner_id, "feed reader")
     return None
@@ -351,16 +400,30 @@ def calendar(commitment_id: UUID) -> Response:
     return Response(body, mimetype="text/calendar")
 
 
+# How long a private feed link made on a page works (in days; "" for until revoked).
+FEED_LIFETIMES = {"30": "30 days", "90": "90 days", "365": "a year", "": "until I revoke it"}
+DEFAULT_FEED_LIFETIME = "365"
+
+
 @web.post("/feeds")
 def new_feed_token() -> str:
-    """A signed-in partner gets a private feed link (shown once)."""
+    """A signed-in partner gets a private feed link (shown once). It works until it
+    expires, is revoked, or the token the partner signed in with is revoked."""
     check_csrf()
-    me = signed_in()
-    if me is None or not me.is_partner:
+    live = signed_in_with()
+    if live is None or not live[1].is_partner:
         abort(403, description="Sign in as a partner to get a private feed link.")
-    _, token = FeedTokens(services().feed_tokens).issue(me, datetime.now(UTC))
-    commitment_id = request.form.get("commitment_id") or ""
-    return render_template("feed_token.html", token=token, commitment_id=commitment_id)
+    credential, me = live
+    days = request.form.get("expires_in_days", DEFAULT_FEED_LIFETIME)
+    if days not in FEED_LIFETIMES:
+        abort(400, description="Choose how long the feed link should work.")
+    lifetime = timedelta(days=int(days)) if days else None
+    feed, token = feed_tokens().issue(me, credential, MadeWith.SESSION, datetime.now(UTC), lifetime)
+    try:
+        commitment_id = str(UUID(request.form.get("commitment_id") or ""))
+    except ValueError:
+        commitment_id = ""
+    return render_template("feed_token.html", token=token, commitment_id=commitment_id, feed=feed)
 
 
 @web.post("/feeds/<uuid:token_id>/revocation")
@@ -370,7 +433,7 @@ def revoke_feed_token(token_id: UUID) -> Response:
     if me is None:
         abort(403, description="Sign in to revoke your feed links.")
     try:
-        FeedTokens(services().feed_tokens).revoke(me, token_id, datetime.now(UTC))
+        feed_tokens().revoke(me, token_id, datetime.now(UTC))
     except NotFound:
         abort(404)
     flash("That feed link no longer works.", "info")

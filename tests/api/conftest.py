@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from application.credentials import FeedToken, FeedTokens, MadeWith
 from application.ledger import Ledger
 from domain.values import ActorRole, PartnerKind
 from interfaces.api.http import Services
@@ -117,3 +118,12 @@ def create_commitment(client: FlaskClient, lead: Caller, **changes: Any) -> dict
 
 def ledger_of(app: Flask) -> Ledger:
     return services_of(app).ledger
+
+
+def feed_token_for(app: Flask, caller: Caller) -> tuple[FeedToken, str]:
+    """A feed token made with the caller's bearer token (as ``POST /feed-tokens`` makes one)."""
+    svc = services_of(app)
+    checked = svc.credentials.check(caller.token)
+    assert checked is not None
+    credential, actor = checked
+    return FeedTokens(svc.feed_tokens, svc.credentials).issue(actor, credential, MadeWith.TOKEN, datetime.now(UTC))

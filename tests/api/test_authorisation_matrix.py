@@ -43,7 +43,7 @@ from werkzeug.test import TestResponse
 from application.ledger import Ledger
 from domain.values import Actor, ActorRole, OgpValue, PartnerKind, PartnerRole, Visibility
 from interfaces.app import create_app
-from tests.api.conftest import Caller, ledger_of, named_caller, partner_caller, services_of
+from tests.api.conftest import Caller, feed_token_for, ledger_of, named_caller, partner_caller, services_of
 from tests.conftest import store_url_for
 
 ROLES = ("none", "lead", "supp", "othr", "comm", "strg", "audt", "admn")
@@ -82,6 +82,9 @@ PUBLIC: list[tuple[str, int, int, int, int, int, int, int, int]] = [
     ("GET /tokens",                                             401,  403,  403,  403,  403,  403,  403,  200),
     ("POST /tokens",                                            401,  403,  403,  403,  403,  403,  403,  201),
     ("DELETE /tokens/{token}",                                  401,  403,  403,  403,  403,  403,  403,  200),
+    ("GET /feed-tokens",                                        401,  200,  200,  200,  200,  200,  403,  200),
+    ("POST /feed-tokens",                                       401,  201,  201,  201,  201,  201,  403,  403),
+    ("DELETE /feed-tokens/{feed}",                              401,  404,  404,  404,  200,  404,  403,  200),
     ("GET /healthz",                                            200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /readyz",                                             200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /openapi.json",                                       200,  200,  200,  200,  200,  200,  200,  200),
@@ -123,6 +126,9 @@ PARTNERS_ONLY: list[tuple[str, int, int, int, int, int, int, int, int]] = [
     ("GET /tokens",                                             401,  403,  403,  403,  403,  403,  403,  200),
     ("POST /tokens",                                            401,  403,  403,  403,  403,  403,  403,  201),
     ("DELETE /tokens/{token}",                                  401,  403,  403,  403,  403,  403,  403,  200),
+    ("GET /feed-tokens",                                        401,  200,  200,  200,  200,  200,  403,  200),
+    ("POST /feed-tokens",                                       401,  201,  201,  201,  201,  201,  403,  403),
+    ("DELETE /feed-tokens/{feed}",                              401,  404,  404,  404,  200,  404,  403,  200),
     ("GET /healthz",                                            200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /readyz",                                             200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /openapi.json",                                       200,  200,  200,  200,  200,  200,  200,  200),
@@ -205,7 +211,7 @@ def test_the_tables_cover_every_route_of_the_service(tmp_path: Path) -> None:
                 continue
             path = rule.rule.replace("<uuid:commitment_id>", "{id}").replace("<uuid:milestone_id>", "{milestone}")
             path = path.replace("<uuid:action_id>", "{action}").replace("<uuid:token_id>", "{token}")
-            path = path.replace("<uuid:partner_id>", "{community}")
+            path = path.replace("<uuid:partner_id>", "{community}").replace("<uuid:feed_token_id>", "{feed}")
             on_api = path.startswith("/api/v1/") or path in UNVERSIONED
             for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
                 if on_api:
@@ -336,6 +342,8 @@ def request_for(endpoint: str, matrix: Matrix, scene: Scene | None, visibility: 
             ActorRole.AUDITOR, name=f"Auditor to revoke {uuid4().hex[:8]}", now=datetime.now(UTC)
         )
         ids["token"] = str(issued.credential.id)
+    if "{feed}" in template:  # a feed token of the community partner, made with its token
+        ids["feed"] = str(feed_token_for(matrix.app, people["comm"])[0].id)
     path = template.format(**ids)
     if surface == "api" and template not in UNVERSIONED:
         path = "/api/v1" + path
@@ -362,6 +370,7 @@ def request_for(endpoint: str, matrix: Matrix, scene: Scene | None, visibility: 
         "POST /commitments/{id}/progress": {"completion": "substantial", "note": "Most of it is done."},
         "POST /commitments/{id}/withdrawal": {"reason": "RL4"},
         "POST /tokens": {"role": "auditor", "name": f"Auditor issued by {role} {uuid4().hex[:6]}"},
+        "POST /feed-tokens": {"expires_in_days": 30},
     }
     headers: dict[str, str] = {}
     if method == "PATCH" and scene is not None:

@@ -15,6 +15,7 @@ from uuid import uuid4
 import pytest
 from flask.testing import FlaskClient
 
+from application.credentials import MadeWith
 from domain.values import ActorRole, Completion, OgpValue, PartnerKind, PartnerRole, Response, Status, Visibility
 from interfaces.app import create_app
 from tests.api.conftest import Callers
@@ -50,6 +51,9 @@ CONTRACT: dict[tuple[str, str], set[int]] = {
     ("get", "/tokens"): {401, 403, 503},
     ("post", "/tokens"): {401, 403, 503} | BODY,
     ("delete", "/tokens/{token_id}"): {401, 403, 404, 503},
+    ("get", "/feed-tokens"): {401, 403, 503},
+    ("post", "/feed-tokens"): {401, 403, 409, 503} | BODY,
+    ("delete", "/feed-tokens/{feed_token_id}"): {401, 403, 404, 503},
     ("get", "/events"): {401, 403, 422, 503},
     ("get", "/audit/checkpoint"): {401, 503},
     ("get", "/audit/checkpoints"): {401, 422, 503},
@@ -69,6 +73,7 @@ VOCABULARIES: dict[str, type[Enum]] = {
     "ogp_values": OgpValue,
     "response": Response,
     "kind": PartnerKind,
+    "made_with": MadeWith,
 }
 ROLE_VOCABULARY = {"Membership": PartnerRole, "PartnerAdd": PartnerRole}
 OPEN_FIELDS = {

@@ -224,6 +224,17 @@ def multipart() -> dict[str, Any]:
     return {"data": {"title": "x", "file": (io.BytesIO(b"{}"), "body.json")}}
 
 
+def chunked(size: int) -> Callable[[], dict[str, Any]]:
+    """A streamed body with no Content-Length, as a server that reads chunked bodies hands it
+    on (gunicorn marks such a stream as ended by the server: ``wsgi.input_terminated``)."""
+    body = b'{"title": "' + b"x" * size + b'"}'
+    return lambda: {
+        "input_stream": io.BytesIO(body),
+        "headers": {**JSON, "Transfer-Encoding": "chunked"},
+        "environ_overrides": {"wsgi.input_terminated": True},
+    }
+
+
 # (name, request arguments, statuses any route may answer); a callable makes fresh arguments.
 RAW_BODIES: list[tuple[str, dict[str, Any] | Callable[[], dict[str, Any]], set[int]]] = [
     ("invalid UTF-8", {"data": b'{"title": "\xff\xfe"}', "headers": JSON}, {400}),
@@ -232,6 +243,8 @@ RAW_BODIES: list[tuple[str, dict[str, Any] | Callable[[], dict[str, Any]], set[i
     ("UTF-16", {"data": '{"title": "x"}'.encode("utf-16"), "headers": JSON}, {400}),
     ("10 MiB", {"data": b'{"title": "' + b"x" * (10 * MIB) + b'"}', "headers": JSON}, {413}),
     ("just over 1 MiB", {"data": b" " * (MIB + 1), "headers": JSON}, {413}),
+    ("chunked, just over 1 MiB", chunked(MIB), {413}),  # was 400: cut at 1 MiB, then broken JSON
+    ("chunked, 3 MiB", chunked(3 * MIB), {413}),
     ("100000 nested arrays", {"data": nested(100_000, objects=False), "headers": JSON}, {400}),
     ("100000 nested objects", {"data": nested(100_000, objects=True), "headers": JSON}, {400}),
     ("100 nested objects", {"data": nested(100, objects=True), "headers": JSON}, {400}),
@@ -363,7 +376,11 @@ def test_bad_queries(target: Target, subtests: Any) -> None:
         (f"{commitment}/diff", {"from": "1", "to": "999"}, {404}),
         ("/api/v1/commitments", {"partner_id": "not-a-uuid"}, {422}),
         ("/api/v1/commitments", {"status": "sleeping"}, {422}),
-        ("/api/v1/commitments", {"q": "x" * 10_000}, {422}),
+        ("/api/v1/commitments", {"q": "x" * 201}, {422}),
+        ("/api/v1/commitments", {"q": "x" * 10_000}, {414}),
+        ("/api/v1/partners", {"q": "ā" * 201}, {422}),
+        ("/api/v1/partners", {"q": "ā" * 1_400}, {414}),  # 8,400 bytes percent-encoded
+        ("/api/v1/commitments", {"action_plan": "x" * 201}, {422}),
         ("/api/v1/partners", {"kind": "martian"}, {422}),
         ("/api/v1/audit/proofs/inclusion", {"position": "-1", "tree_size": "1"}, {422}),
         ("/api/v1/audit/proofs/inclusion", {"position": "0", "tree_size": "0"}, {422}),

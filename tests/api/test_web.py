@@ -23,7 +23,6 @@ from icalendar import Calendar
 from werkzeug.test import TestResponse
 
 from application.credentials import FeedTokens, hash_token
-from domain.values import Actor
 from interfaces.app import create_app
 from tests.api.conftest import Caller, Callers, create_commitment, ledger_of, services_of
 
@@ -138,6 +137,10 @@ def sign_in(client: FlaskClient, caller: Caller, next_path: str = "/") -> None:
     response = client.post("/signin", data={"csrf_token": csrf_of(client), "token": caller.token, "next": next_path})
     assert response.status_code == 303 and response.headers["Location"] == next_path, response.headers
     assert f"Signed in as {caller.name}." in page(client, next_path)
+
+
+def feed_tokens_of(app: Flask) -> FeedTokens:
+    return FeedTokens(services_of(app).feed_tokens, services_of(app).credentials)
 
 
 def log_size(app: Flask) -> int:
@@ -442,7 +445,7 @@ def test_a_per_partner_feed_token_opens_the_feeds_until_it_is_revoked(
     assert reader.get(atom).status_code == 404
     assert reader.get(ics).status_code == 404
     assert reader.get(f"/commitments/{web.public}/feed.atom?token={token}").status_code == 404
-    assert FeedTokens(services_of(app).feed_tokens).partner_of(token) is None
+    assert feed_tokens_of(app).partner_of(token, datetime.now(UTC)) is None
 
 
 # -- signing in, the session cookie -----------------------------------------------------------
@@ -512,14 +515,37 @@ def test_signing_out_ends_every_copy_of_the_session_cookie(
     assert "Sign out" not in page(thief, "/")
 
 
-@pytest.mark.parametrize(
-    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
-)
+# Browsers drop tabs, carriage returns and line feeds from a URL, so "/<tab>/evil.example"
+# is "//evil.example", another host (security review, finding 2).
+AWAY = [
+    *("//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "https:evil.example"),
+    *("/\t/evil.example", "/\r\n/evil.example", "/\n/evil.example", "\t//evil.example", "/\x0b/evil.example"),
+    *(" //evil.example", "/ /evil.example", "///evil.example", "/\r\nSet-Cookie: tutahi_session=stolen"),
+]
+
+
+@pytest.mark.parametrize("target", AWAY, ids=[repr(t) for t in AWAY])
 def test_signing_in_never_sends_you_to_another_host(client: FlaskClient, callers: Callers, target: str) -> None:
     response = client.post(
         "/signin", data={"csrf_token": csrf_of(client), "token": callers.community.token, "next": target}
     )
     assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert "Set-Cookie: tutahi_session=stolen" not in str(response.headers)
+
+
+@pytest.mark.parametrize("target", AWAY, ids=[repr(t) for t in AWAY])
+def test_the_signin_form_never_offers_to_send_you_to_another_host(client: FlaskClient, target: str) -> None:
+    """The query's ``next`` (``/signin?next=/%09/evil.example``) is checked before the form carries it."""
+    html = page(client, "/signin", query_string={"next": target})
+    assert re.search(r'name="next" value="/"', html), html
+
+
+def test_signing_in_keeps_a_path_of_this_site_with_its_query(client: FlaskClient, callers: Callers) -> None:
+    target = "/?q=k%C4%81inga&after=2"
+    response = client.post(
+        "/signin", data={"csrf_token": csrf_of(client), "token": callers.community.token, "next": target}
+    )
+    assert response.status_code == 303 and response.headers["Location"] == target
 
 
 def test_a_revoked_token_ends_its_session(app: Flask, client: FlaskClient, callers: Callers, web: Web) -> None:
@@ -651,7 +677,7 @@ def test_forms_refuse_a_missing_or_wrong_csrf_token(app: Flask, callers: Callers
     }
     for how, csrf in wrong.items():
         before = log_size(app)
-        tokens_before = len(FeedTokens(services_of(app).feed_tokens).of_partner(actor_of(callers.community)))
+        tokens_before = len(feed_tokens_of(app).store.of_partner(callers.community.id))
         response = member.post(path, data={**data, **csrf})
         assert response.status_code == 400, (form, how, response.status_code)
         assert response.mimetype == "text/html"
@@ -660,7 +686,7 @@ def test_forms_refuse_a_missing_or_wrong_csrf_token(app: Flask, callers: Callers
 
         # Nothing recorded, nothing changed.
         assert log_size(app) == before, how
-        assert len(FeedTokens(services_of(app).feed_tokens).of_partner(actor_of(callers.community))) == tokens_before
+        assert len(feed_tokens_of(app).store.of_partner(callers.community.id)) == tokens_before
         assert app.test_client().get(f"/commitments/{web.public}/feed.atom?token={feed_token}").status_code == 200
         html = page(member, "/")
         assert "Signed in as Ngāti Whātua Ōrākei" not in html
@@ -670,10 +696,6 @@ def test_forms_refuse_a_missing_or_wrong_csrf_token(app: Flask, callers: Callers
     # The same form with its right token goes through (so the refusals above were the token's).
     response = member.post(path, data={**data, "csrf_token": csrf_of(member)})
     assert response.status_code in (200, 303), (form, response.status_code)
-
-
-def actor_of(caller: Caller) -> Actor:
-    return Actor(caller.role, caller.id, caller.name)
 
 
 # -- the Atom feed and the calendar -----------------------------------------------------------

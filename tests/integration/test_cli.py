@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from uuid import UUID
 
@@ -97,3 +98,32 @@ def test_projections_rebuild_reproduces_the_read_models(tmp_path: Path) -> None:
         assert ledger.read_models.dump_read_models() == before
     finally:
         ledger.close()
+
+
+def test_tokens_issue_speaks_good_english_and_tokens_list_prints_json_for_scripts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/cli.db"
+    auditor = run(url, "tokens", "issue", "--role", "auditor", "--name", "Office of the Auditor-General")
+    admin = run(url, "tokens", "issue", "--role", "admin", "--name", "Tūtahi operator")
+    added = run(url, "partners", "add", "--name", "Te Puni Kōkiri", "--kind", "agency")
+    partner = added.stdout.strip().splitlines()[-1]
+    agency = run(url, "tokens", "issue", "--role", "agency", "--partner", partner)
+
+    assert auditor.exit_code == admin.exit_code == agency.exit_code == 0
+    assert "Issued an auditor token" in auditor.stderr
+    assert "Issued an admin token" in admin.stderr
+    assert "Issued an agency token" in agency.stderr
+    listed = run(url, "tokens", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    documents = json.loads(listed.stdout)
+    assert [(d["role"], d["holder_name"]) for d in documents] == [
+        ("auditor", "Office of the Auditor-General"),
+        ("admin", "Tūtahi operator"),
+        ("agency", "Te Puni Kōkiri"),
+    ]
+    assert all(set(d) == {"id", "role", "partner_id", "holder_name", "issued_at", "revoked_at"} for d in documents)
+    assert documents[2]["partner_id"] == partner
+    secret = agency.stdout.strip().splitlines()[-1]
+    assert secret not in listed.stdout
+    partners = json.loads(run(url, "partners", "list", "--json").stdout)
+    assert [(p["id"], p["name"], p["kind"]) for p in partners] == [(partner, "Te Puni Kōkiri", "agency")]
+    assert json.loads(run(url, "feeds", "list", "--json").stdout) == []

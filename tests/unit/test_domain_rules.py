@@ -696,6 +696,160 @@ def test_a_partner_may_leave_of_its_own_accord_but_not_remove_another() -> None:
     assert not commitment.is_partner(HUI_E.id)
 
 
+# -- text every renderer can show, and dates in range (security review, findings 1 and 5) ---
+
+
+def progress_note(text: str) -> Command:
+    return lambda c: c.report_progress(completion=Completion.LIMITED, note=text, actor=DIA, request_id="p")
+
+
+def milestone_titled(text: str, due_on: date = TODAY) -> Command:
+    return lambda c: c.add_milestone(milestone_id=uuid4(), title=text, due_on=due_on, actor=DIA, request_id="m")
+
+
+def joint_action(summary: str, occurred_on: date = TODAY) -> Command:
+    return lambda c: c.record_joint_action(
+        action_id=uuid4(),
+        summary=summary,
+        occurred_on=occurred_on,
+        partner_ids=[HUI_E.id],
+        evidence_url=None,
+        actor=DIA,
+        request_id="a",
+    )
+
+
+def registered(name: str = "Citizens Advice Bureau", external_ref: str | None = None) -> Command:
+    return lambda c: Partner.register(
+        name=name, kind=PartnerKind.CIVIL_SOCIETY, external_ref=external_ref, actor=ADMIN, request_id="p"
+    )
+
+
+# Each text field and a command that sets it (a new commitment or partner stands apart).
+TEXT_FIELDS: dict[str, Callable[[str], Command]] = {
+    "title": lambda text: amend({"title": text}),
+    "description": lambda text: amend({"description": text}),
+    "reason": lambda text: amend({"title": "Renamed"}, reason=text),
+    "action_plan": lambda text: lambda c: started(action_plan=text),
+    "external_ref": lambda text: lambda c: started(external_ref=text),
+    "milestone title": milestone_titled,
+    "note": progress_note,
+    "summary": joint_action,
+    "partner name": registered,
+    "partner external_ref": lambda text: registered(external_ref=text),
+}
+LONG_TEXT_FIELDS = {"description", "reason", "note", "summary"}
+# C0 (NUL, bell, backspace, vertical tab, form feed, carriage return, escape, unit separator),
+# DEL and C1 (padding, next line, string terminator, application program command).
+CONTROLS = ["\x00", "\x07", "\x08", "\x0b", "\x0c", "\r", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\x9c", "\x9f"]
+
+
+def recorded_values(outcome: object, commitment: Commitment) -> list[Any]:
+    """The field values of the event a command recorded (an amendment's changes included)."""
+    aggregate = outcome if isinstance(outcome, (Commitment, Partner)) else commitment
+    event = aggregate.collect_events()[0 if aggregate is not commitment else -1]
+    values = list(vars(event).values())
+    return values + [v for value in values if isinstance(value, dict) for v in value.values()]
+
+
+@pytest.mark.parametrize("control", CONTROLS, ids=[f"U+{ord(c):04X}" for c in CONTROLS])
+@pytest.mark.parametrize("field", TEXT_FIELDS, ids=TEXT_FIELDS.keys())
+def test_no_text_may_hold_a_control_character(field: str, control: str) -> None:
+    error = assert_refused(populated(), InvalidValue, TEXT_FIELDS[field](f"Kia Tūtahi{control}hui"))
+    assert isinstance(error, InvalidValue)
+    assert f"U+{ord(control):04X}" in error.message
+
+
+@pytest.mark.parametrize("field", TEXT_FIELDS, ids=TEXT_FIELDS.keys())
+def test_only_the_long_texts_keep_line_feeds_and_tabs(field: str) -> None:
+    for text in ("First line\nsecond line", "Column\tcolumn"):
+        commitment = populated()
+        if field in LONG_TEXT_FIELDS:
+            outcome = TEXT_FIELDS[field](text)(commitment)
+            assert text in recorded_values(outcome, commitment)
+        else:
+            assert_refused(commitment, InvalidValue, TEXT_FIELDS[field](text))
+
+
+def test_right_to_left_text_combining_marks_and_astral_characters_are_kept() -> None:
+    """Only controls are refused: bidirectional marks, emoji and combining marks are writing."""
+    text = "Kia Tu\u0304tahi \u200fשלום\u200f 𝌆 🌿 \u202bمرحبا\u202c"
+    commitment = populated()
+    progress_note(text)(commitment)
+    assert commitment.progress[-1].note == unicodedata.normalize("NFC", text)
+
+
+BIDI_CONTROLS = [
+    *("\u061c", "\u200e", "\u200f"),
+    *(chr(c) for c in range(0x202A, 0x202F)),
+    *(chr(c) for c in range(0x2066, 0x206A)),
+]
+
+
+@pytest.mark.parametrize("control", BIDI_CONTROLS, ids=[f"U+{ord(c):04X}" for c in BIDI_CONTROLS])
+def test_an_evidence_url_may_not_hold_a_bidirectional_control(control: str) -> None:
+    # With U+202E, "https://evil.example/<U+202E>gpj.exe" reads as "https://evil.example/exe.jpg".
+    error = assert_refused(populated(), InvalidValue, reach(evidence=f"https://evil.example/{control}gpj.exe"))
+    assert isinstance(error, InvalidValue) and error.field == "evidence_url"
+    assert "bidirectional" in error.message
+
+
+def test_an_evidence_url_may_not_hold_a_control_character() -> None:
+    assert_refused(populated(), InvalidValue, reach(evidence="https://www.dia.govt.nz/\x1b[2Jreport"))
+
+
+OUT_OF_RANGE = [date(1, 1, 1), date(1899, 12, 31), date(2200, 1, 1), date(9999, 12, 31)]
+STARTS, ENDS = date(2014, 7, 1), date(2016, 6, 30)
+
+
+def reached_on(day: date) -> Command:
+    return lambda c: c.reach_milestone(
+        milestone_id=MILESTONE,
+        reached_on=day,
+        today=max(day, TODAY),
+        evidence_url=None,
+        note=None,
+        actor=DIA,
+        request_id="r",
+    )
+
+
+def period(starts_on: date | None = None, ends_on: date | None = None) -> dict[str, date]:
+    """A period with one end given, the other end kept in range and in order."""
+    if starts_on is not None:
+        return {"starts_on": starts_on, "ends_on": max(starts_on, ENDS)}
+    assert ends_on is not None
+    return {"starts_on": max(date(1900, 1, 1), min(ends_on, STARTS)), "ends_on": ends_on}
+
+
+DATE_FIELDS: dict[str, Callable[[date], Command]] = {
+    "starts_on": lambda day: lambda c: started(**period(starts_on=day)),
+    "ends_on": lambda day: lambda c: started(**period(ends_on=day)),
+    "amended starts_on": lambda day: amend(period(starts_on=day)),
+    "amended ends_on": lambda day: amend(period(ends_on=day)),
+    "due_on": lambda day: milestone_titled("Due", due_on=day),
+    "reached_on": reached_on,
+    "occurred_on": lambda day: joint_action("Hui", occurred_on=day),
+}
+
+
+@pytest.mark.parametrize("day", OUT_OF_RANGE, ids=[d.isoformat() for d in OUT_OF_RANGE])
+@pytest.mark.parametrize("field", DATE_FIELDS, ids=DATE_FIELDS.keys())
+def test_dates_lie_between_1900_and_2199(field: str, day: date) -> None:
+    error = assert_refused(populated(), InvalidValue, DATE_FIELDS[field](day))
+    assert isinstance(error, InvalidValue)
+    assert error.field == field.removeprefix("amended ")
+    assert "1900-01-01" in error.message and "2199-12-31" in error.message
+
+
+@pytest.mark.parametrize("day", [date(1900, 1, 1), date(2199, 12, 31)], ids=["first", "last"])
+@pytest.mark.parametrize("field", DATE_FIELDS, ids=DATE_FIELDS.keys())
+def test_the_first_and_last_dates_of_the_range_are_accepted(field: str, day: date) -> None:
+    commitment = populated()
+    outcome = DATE_FIELDS[field](day)(commitment)
+    assert day in recorded_values(outcome, commitment)
+
+
 # -- copies of the aggregate (the repository hands commands a copy of its cache) ----------
 
 
