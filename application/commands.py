@@ -4,21 +4,25 @@ loads, asks the aggregate, and says what to save."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
-from application.core import Change, CommandResult, LedgerCore, latest_world_day
-from application.errors import Forbidden
+from application.core import Change, CommandResult, LedgerCore, latest_world_day, today_in_new_zealand
+from application.errors import Forbidden, NotFound, VersionMismatch
 from application.idempotency import Idempotency
 from domain.commitment import Commitment
-from domain.errors import NotPermitted
+from domain.errors import UnknownJointAction
+from domain.joint_action import JointAction
 from domain.partner import Partner
 from domain.values import (
     Actor,
     ActorRole,
+    AssessmentStage,
     Completion,
     OgpValue,
+    OpenedGovernment,
     PartnerKind,
     PartnerRole,
     Response,
@@ -55,18 +59,29 @@ class LedgerCommands(LedgerCore):
         return self.run(change, idempotency=idempotency)
 
     def rename_partner(
-        self, partner_id: UUID, *, name: str, actor: Actor, request_id: str, idempotency: Idempotency | None = None
+        self,
+        partner_id: UUID,
+        *,
+        name: str,
+        reason: str,
+        actor: Actor,
+        request_id: str,
+        expected_version: int | None = None,
+        idempotency: Idempotency | None = None,
     ) -> CommandResult:
-        """An admin renames a partner."""
+        """An admin renames a partner, giving a reason: documents, searches and later
+        timeline entries use the new name; earlier entries keep the old one."""
         if actor.role is not ActorRole.ADMIN:
             raise Forbidden("only an admin renames partners")
 
         def change() -> Change:
             partner = self.load_partner(partner_id)
-            partner.rename(name=name, actor=actor, request_id=request_id)
+            if expected_version is not None and expected_version != partner.version:
+                raise VersionMismatch(expected_version, partner.version)
+            partner.rename(name=name, reason=reason, actor=actor, request_id=request_id)
             return Change((partner,))
 
-        return self.run(change, idempotency=idempotency)
+        return self.run(change, idempotency=idempotency, retry=expected_version is None)
 
     # -- commitments -------------------------------------------------------------------
 
@@ -154,12 +169,14 @@ class LedgerCommands(LedgerCore):
         *,
         partner_id: UUID,
         role: PartnerRole,
+        joined_on: date | None = None,
         actor: Actor,
         request_id: str,
         expected_version: int | None = None,
         idempotency: Idempotency | None = None,
     ) -> CommandResult:
-        """A lead brings a registered partner into the commitment."""
+        """A lead brings a registered partner into the commitment (``joined_on``: the
+        date the partnership began, if not today)."""
 
         def add(commitment: Commitment) -> None:
             commitment.check_active()
@@ -170,6 +187,8 @@ class LedgerCommands(LedgerCore):
                 name=partner.name,
                 kind=partner.kind,
                 role=role,
+                joined_on=joined_on,
+                today=latest_world_day(),
                 actor=actor,
                 request_id=request_id,
             )
@@ -218,6 +237,30 @@ class LedgerCommands(LedgerCore):
 
         return self._change_commitment(commitment_id, actor, expected_version, idempotency, add)
 
+    def change_milestone(
+        self,
+        commitment_id: UUID,
+        milestone_id: UUID,
+        *,
+        title: str | None = None,
+        due_on: date | None = None,
+        reason: str,
+        actor: Actor,
+        request_id: str,
+        expected_version: int | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> CommandResult:
+        """A lead or support agency retitles or reschedules a milestone not yet reached."""
+        return self._change_commitment(
+            commitment_id,
+            actor,
+            expected_version,
+            idempotency,
+            lambda c: c.change_milestone(
+                milestone_id=milestone_id, title=title, due_on=due_on, reason=reason, actor=actor, request_id=request_id
+            ),
+        )
+
     def reach_milestone(
         self,
         commitment_id: UUID,
@@ -261,14 +304,16 @@ class LedgerCommands(LedgerCore):
         expected_version: int | None = None,
         idempotency: Idempotency | None = None,
     ) -> CommandResult:
-        """An agency partner records something done together with other partners."""
+        """A partner of the commitment (an agency or a community partner) records
+        something it did together with other current partners: a joint action of its
+        own (``expected_version`` is the commitment's)."""
+        action_id = uuid4()
 
-        def record(commitment: Commitment) -> UUID:
-            if actor.role is not ActorRole.AGENCY:
-                raise NotPermitted("only an agency partner records joint actions")
-            action_id = uuid4()
-            commitment.record_joint_action(
-                action_id=action_id,
+        def change() -> Change:
+            commitment = self.for_change(commitment_id, actor, expected_version)
+            action = JointAction.record(
+                id=action_id,
+                commitment=commitment,
                 summary=summary,
                 occurred_on=occurred_on,
                 partner_ids=partner_ids,
@@ -276,9 +321,45 @@ class LedgerCommands(LedgerCore):
                 actor=actor,
                 request_id=request_id,
             )
-            return action_id
+            return Change((action,), action_id, context=commitment)
 
-        return self._change_commitment(commitment_id, actor, expected_version, idempotency, record)
+        return self.run(change, idempotency=idempotency, retry=expected_version is None)
+
+    def _change_action(
+        self,
+        commitment_id: UUID,
+        action_id: UUID,
+        actor: Actor,
+        expected_version: int | None,
+        idempotency: Idempotency | None,
+        joint: Callable[[JointAction, Commitment], None],
+        legacy: Callable[[Commitment], None],
+    ) -> CommandResult:
+        """A change of a joint action (``expected_version`` is the action's): of the
+        aggregate, with its commitment; or, for an action the commitment recorded in
+        its own stream, of the commitment."""
+
+        def change() -> Change:
+            commitment = self.visible(commitment_id, actor)
+            if str(action_id) in commitment.actions:
+                if expected_version is not None:
+                    record = self.read_models.action_record(action_id)
+                    if record is not None and record.version != expected_version:
+                        raise VersionMismatch(expected_version, record.version)
+                legacy(commitment)
+                return Change((commitment,))
+            try:
+                action = self.load_action(action_id)
+            except NotFound:
+                raise UnknownJointAction("no such joint action in this commitment") from None
+            if action.commitment_id != commitment.id:
+                raise UnknownJointAction("no such joint action in this commitment")
+            if expected_version is not None and expected_version != action.version:
+                raise VersionMismatch(expected_version, action.version)
+            joint(action, commitment)
+            return Change((action,), context=commitment)
+
+        return self.run(change, idempotency=idempotency, retry=expected_version is None)
 
     def respond_to_action(
         self,
@@ -292,16 +373,86 @@ class LedgerCommands(LedgerCore):
         expected_version: int | None = None,
         idempotency: Idempotency | None = None,
     ) -> CommandResult:
-        """A partner named in a joint action confirms or disputes it."""
-
-        def respond(commitment: Commitment) -> None:
-            if not actor.is_partner:
-                raise NotPermitted("only partners named in the joint action may respond to it")
-            commitment.respond_to_action(
+        """A partner named in a joint action, and still a partner of the commitment,
+        confirms or disputes it, once."""
+        return self._change_action(
+            commitment_id,
+            action_id,
+            actor,
+            expected_version,
+            idempotency,
+            lambda action, commitment: action.respond(
+                commitment=commitment, response=response, note=note, actor=actor, request_id=request_id
+            ),
+            lambda commitment: commitment.respond_to_action(
                 action_id=action_id, response=response, note=note, actor=actor, request_id=request_id
-            )
+            ),
+        )
 
-        return self._change_commitment(commitment_id, actor, expected_version, idempotency, respond)
+    def withdraw_action(
+        self,
+        commitment_id: UUID,
+        action_id: UUID,
+        *,
+        reason: str,
+        actor: Actor,
+        request_id: str,
+        expected_version: int | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> CommandResult:
+        """The partner that recorded a joint action withdraws it, giving a reason."""
+        return self._change_action(
+            commitment_id,
+            action_id,
+            actor,
+            expected_version,
+            idempotency,
+            lambda action, commitment: action.withdraw(
+                commitment=commitment, reason=reason, actor=actor, request_id=request_id
+            ),
+            lambda commitment: commitment.withdraw_action(
+                action_id=action_id, reason=reason, actor=actor, request_id=request_id
+            ),
+        )
+
+    def record_assessment(
+        self,
+        commitment_id: UUID,
+        *,
+        stage: AssessmentStage,
+        assessed_on: date,
+        completion: Completion,
+        did_it_open_government: OpenedGovernment | None = None,
+        starred: bool = False,
+        report_url: str | None = None,
+        note: str | None = None,
+        actor: Actor,
+        request_id: str,
+        expected_version: int | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> CommandResult:
+        """An independent assessor records its assessment of a commitment."""
+        if actor.role is not ActorRole.ASSESSOR:
+            raise Forbidden("only an independent assessor records assessments")
+
+        def record(commitment: Commitment) -> UUID:
+            assessment_id = uuid4()
+            commitment.record_assessment(
+                assessment_id=assessment_id,
+                stage=stage,
+                assessed_on=assessed_on,
+                completion=completion,
+                did_it_open_government=did_it_open_government,
+                starred=starred,
+                report_url=report_url,
+                note=note,
+                today=latest_world_day(),
+                actor=actor,
+                request_id=request_id,
+            )
+            return assessment_id
+
+        return self._change_commitment(commitment_id, actor, expected_version, idempotency, record)
 
     def report_progress(
         self,
@@ -309,18 +460,27 @@ class LedgerCommands(LedgerCore):
         *,
         completion: Completion,
         note: str,
+        as_of: date | None = None,
         actor: Actor,
         request_id: str,
         expected_version: int | None = None,
         idempotency: Idempotency | None = None,
     ) -> CommandResult:
-        """A lead reports completion on OGP's scale."""
+        """A lead reports completion on OGP's scale, as at ``as_of`` (the date the
+        report describes; default: today in New Zealand)."""
         return self._change_commitment(
             commitment_id,
             actor,
             expected_version,
             idempotency,
-            lambda c: c.report_progress(completion=completion, note=note, actor=actor, request_id=request_id),
+            lambda c: c.report_progress(
+                completion=completion,
+                note=note,
+                as_of=as_of or today_in_new_zealand(),
+                today=latest_world_day(),
+                actor=actor,
+                request_id=request_id,
+            ),
         )
 
     def withdraw_commitment(

@@ -12,38 +12,67 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, cast
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, OperationalError, Recording
 
-from application.documents import commitment_document, part_document, partner_document, progress_document
-from application.errors import ConcurrentWrite, KeyInUse, NotFound, StoreBusy, VersionMismatch
+from application.documents import (
+    action_document,
+    assessment_document,
+    commitment_document,
+    part_document,
+    partner_document,
+    progress_document,
+)
+from application.errors import (
+    ConcurrentWrite,
+    ContextMoved,
+    KeyInUse,
+    LogIntegrityError,
+    NotFound,
+    StoreBusy,
+    VersionMismatch,
+)
 from application.idempotency import Idempotency, IdempotencyStore
 from application.log import LogEventStore, LogMapper, LogStore
+from application.logformat import leaf_hash, read_event
 from application.ports import ReadModelStore
 from application.projections import Projector
 from application.transcodings import register_domain_transcodings
 from domain.commitment import Commitment
+from domain.joint_action import JointAction
 from domain.partner import Partner
-from domain.values import Actor, ActorRole, Visibility
+from domain.values import Actor, Visibility
 
 RETRIES = 5  # runs of a change without If-Match that keeps losing races, before 409
+
+# The request id the client sent with the request being served, if any (the service
+# makes every event's ``request_id`` itself; the client's is kept beside it). Set by
+# the interface that serves the request.
+CLIENT_REQUEST_ID: ContextVar[str | None] = ContextVar("client_request_id", default=None)
+
+
+Saved = Commitment | Partner | JointAction
 
 
 @dataclass(frozen=True)
 class CommandResult:
     """What every successful command returns: the aggregate's new version and the log
-    position of its last event (and the id of what it created, if anything)."""
+    position of its last event (and the id of what it created, if anything). For a
+    joint action's command, ``commitment_version`` is its commitment's version."""
 
     aggregate_id: UUID
     version: int
     position: int
     created_id: UUID | None = None
-    aggregate: Commitment | Partner | None = field(default=None, compare=False, repr=False)
+    aggregate: Saved | None = field(default=None, compare=False, repr=False)
+    commitment_version: int | None = None
 
     @property
     def document(self) -> dict[str, Any]:
@@ -53,12 +82,27 @@ class CommandResult:
             return commitment_document(self.aggregate)
         if isinstance(self.aggregate, Partner):
             return partner_document(self.aggregate)
+        if isinstance(self.aggregate, JointAction):
+            return action_document(self.aggregate.state, self.aggregate.commitment_id)
         return {}
 
+    def action(self, action_id: UUID) -> dict[str, Any]:
+        """A joint action after the command: the aggregate's, or one its commitment
+        recorded in its own stream (release 0.1.0)."""
+        if isinstance(self.aggregate, JointAction):
+            return self.document
+        assert isinstance(self.aggregate, Commitment)
+        return action_document(self.aggregate.actions[str(action_id)], self.aggregate.id)
+
     def part(self, collection: str, item_id: Any) -> dict[str, Any]:
-        """One partner, milestone or joint action of the commitment after the command."""
+        """One partner or milestone of the commitment after the command."""
         assert isinstance(self.aggregate, Commitment)
         return part_document(self.aggregate, collection, item_id)
+
+    def assessments(self) -> list[dict[str, Any]]:
+        """The commitment's assessments after the command."""
+        assert isinstance(self.aggregate, Commitment)
+        return [assessment_document(a) for a in self.aggregate.assessments]
 
     def completion(self) -> dict[str, Any] | None:
         """The commitment's latest progress report after the command."""
@@ -68,11 +112,21 @@ class CommandResult:
 
 @dataclass(frozen=True)
 class Change:
-    """What a use case's change made: the aggregates to save (the result's first), and
-    the id of what it created, if anything."""
+    """What a use case's change made: the aggregates to save (the result's first), the
+    id of what it created, if anything, and the commitment a joint action's change
+    read (its events are projected with it)."""
 
-    aggregates: tuple[Commitment | Partner, ...]
+    aggregates: tuple[Saved, ...]
     created_id: UUID | None = None
+    context: Commitment | None = None
+
+
+NEW_ZEALAND = ZoneInfo("Pacific/Auckland")
+
+
+def today_in_new_zealand() -> date:
+    """The date in New Zealand now: what a report describes when it does not say."""
+    return datetime.now(NEW_ZEALAND).date()
 
 
 def latest_world_day() -> date:
@@ -107,6 +161,33 @@ class LedgerCore(Application[UUID]):
         self.event_log = log(self.recorder)
         self.idempotency = idempotency(self.recorder)
         self.projector = Projector(self.read_models)
+        if self.read_models.outdated:  # tables of an older release's read models: made again from the log
+            self.rebuild_read_models()
+
+    def rebuild_read_models(self, progress: Callable[[int], None] | None = None) -> int:
+        """Drops every read model and projects the whole log again, in log order, in
+        one transaction (a failed rebuild leaves the old read models in place)."""
+        count = 0
+        with self.transaction() as tx:
+            self.read_models.clear_read_models(tx)
+            states: dict[UUID, Any] = {}
+            for batch in self.event_log.scan():
+                rows = []
+                spans: dict[UUID, list[int]] = {}
+                for position, document, leaf in batch:
+                    if leaf_hash(document) != leaf:
+                        raise LogIntegrityError(position, "the stored event does not match its leaf hash")
+                    event = read_event(document)
+                    aggregate = event.mutate(states.get(event.originator_id))
+                    states[event.originator_id] = aggregate
+                    rows.append(self.projector.project_event(tx, position, event, states))
+                    spans.setdefault(event.originator_id, [position, position])[1] = position
+                    count += 1
+                self.projector.write(tx, rows, spans, states)
+                if progress is not None:
+                    progress(count)
+            self.read_models.mark_current(tx)
+        return count
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """For snapshots, which the library's mapper keeps (events are the log's)."""
@@ -145,37 +226,60 @@ class LedgerCore(Application[UUID]):
         idempotency: Idempotency | None = None,
         retry: bool = True,
     ) -> CommandResult:
-        """Runs a change in one unit of work (see the module's notes)."""
-        for attempt in range(RETRIES if retry else 1):
+        """Runs a change in one unit of work (see the module's notes). A joint action's
+        change whose commitment moved meanwhile is run again whatever ``retry`` says:
+        the version the caller named is the action's, which did not move."""
+        for attempt in range(RETRIES):
             try:
                 with self.unit_of_work() as tx:
                     made = change()
-                    positions = self.append(tx, made.aggregates)
+                    positions = self.append(tx, made.aggregates, made.context)
                     first = made.aggregates[0]
-                    result = CommandResult(first.id, first.version, positions[-1], made.created_id, first)
+                    version = made.context.version if made.context is not None else None
+                    result = CommandResult(first.id, first.version, positions[-1], made.created_id, first, version)
                     if idempotency is not None:
                         idempotency.keep(tx, self.idempotency, result)
             except KeyInUse:
                 raise
+            except ContextMoved:
+                if attempt + 1 >= RETRIES:
+                    raise
+                continue
             except ConcurrentWrite:
-                if attempt + 1 >= (RETRIES if retry else 1):
+                if not retry or attempt + 1 >= RETRIES:
                     raise
                 continue
             self.take_snapshots(made.aggregates)
             return result
         raise AssertionError("unreachable")
 
-    def append(self, tx: Any, aggregates: Sequence[Commitment | Partner]) -> list[int]:
-        """Appends the aggregates' new events to the log and projects them, in ``tx``.
-        Returns the positions of the new events."""
-        recordings: list[Recording[UUID]] = self.events.put(
-            [event for aggregate in aggregates for event in aggregate.collect_events()]
-        )
+    def append(self, tx: Any, aggregates: Sequence[Saved], context: Commitment | None = None) -> list[int]:
+        """Appends the aggregates' new events to the log and projects them (with the
+        commitment ``context`` of joint actions), in ``tx``. Returns their positions."""
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        client_request_id = CLIENT_REQUEST_ID.get()
+        if client_request_id is not None:
+            for event in events:
+                # Outside the event's own fields: the domain never reads it.
+                vars(event)["client_request_id"] = client_request_id
+        recordings: list[Recording[UUID]] = self.events.put(events)
+        # A joint action's rules were checked against its commitment as loaded. The append
+        # above holds the log's head, so no other write lands before this one commits: if
+        # the commitment is still at that version, the check holds at this event's place.
+        if (
+            context is not None
+            and all(aggregate is not context for aggregate in aggregates)
+            and self.event_log.last_version(context.id) != context.version
+        ):
+            raise ContextMoved("the commitment changed while this change was made; run it again")
         placed = [(recording.notification.id - 1, recording.domain_event) for recording in recordings]
-        self.projector.project(tx, placed, {aggregate.id: aggregate for aggregate in aggregates})
+        known: dict[UUID, Any] = {aggregate.id: aggregate for aggregate in aggregates}
+        if context is not None:
+            known.setdefault(context.id, context)
+        self.projector.project(tx, placed, known)
         return [position for position, _ in placed]
 
-    def commit(self, *aggregates: Commitment | Partner) -> list[int]:
+    def commit(self, *aggregates: Saved) -> list[int]:
         """Saves new aggregates' events in one unit of work (the batch path of imports):
         the positions of the new events."""
         with self.unit_of_work() as tx:
@@ -183,7 +287,7 @@ class LedgerCore(Application[UUID]):
         self.take_snapshots(aggregates)
         return positions
 
-    def take_snapshots(self, aggregates: Sequence[Commitment | Partner]) -> None:
+    def take_snapshots(self, aggregates: Sequence[Saved]) -> None:
         """After a commit: a snapshot of each aggregate that reached a multiple of its
         interval, taken from the aggregate in hand (snapshots are a cache: one lost in
         a crash is taken later, and one another process took first is kept)."""
@@ -213,6 +317,9 @@ class LedgerCore(Application[UUID]):
     def load_partner(self, partner_id: UUID) -> Partner:
         return cast(Partner, self._load(Partner, partner_id))
 
+    def load_action(self, action_id: UUID) -> JointAction:
+        return cast(JointAction, self._load(JointAction, action_id))
+
     @staticmethod
     def may_view(commitment: Commitment, actor: Actor | None) -> bool:
         """Public commitments are seen by all; partners-only ones by their partners,
@@ -221,7 +328,7 @@ class LedgerCore(Application[UUID]):
             return True
         if actor is None:
             return False
-        if actor.role in (ActorRole.AUDITOR, ActorRole.ADMIN):
+        if actor.role.sees_everything:
             return True
         return commitment.is_partner(actor.id)
 

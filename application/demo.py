@@ -1,15 +1,23 @@
 """The demo data: New Zealand's first OGP national action plan (2014–16).
 
-Facts (product.md): four commitments and nine milestones; the independent mid-term
-review rated all four "limited", the end-of-term review all four "substantial"; the
-plan ran July 2014 – June 2016 and said it would be amended as work progressed; the
-Kia Tūtahi accord was endorsed by Cabinet on 13 June 2011 and signed at Parliament on
-1 August 2011; NZ0003's outcome was a Cabinet paper in September 2016.
+Published facts: four commitments and nine milestones; the plan ran July 2014 – June
+2016 and said it would be amended as work progressed; its own table (2014) says which
+OGP principles each commitment serves; the Kia Tūtahi accord was endorsed by Cabinet
+on 13 June 2011 and signed at Parliament on 1 August 2011; NZ0003's outcome was a
+Cabinet paper in September 2016; the government's mid-term self-assessment (draft of
+22 September 2015, published January 2016) reported substantial progress across all
+commitments; the OGP Independent Reporting Mechanism (IRM) rated all four "limited" in
+its progress report on the plan's first year (July 2014 – June 2015) and all four
+"substantial" in its end-of-term report, published at the end of February 2017, which
+found no commitment that opened government majorly or outstandingly.
 
-Everything else (milestone titles and dates, joint actions, notes) is illustrative and
-marked "(illustrative)" in the data itself. Ids are derived from names (uuid5), so
-loading twice changes nothing the second time; each commitment's whole history is
-committed in one transaction, so an interrupted load never leaves half a commitment.
+The IRM's ratings are recorded as assessments by the IRM itself (an assessor), never as
+the lead agencies' reports. Everything beyond the published record (milestone titles
+and dates, joint actions, notes, the supporting role of the Ministry of Social
+Development, exact days where only a month or a period is published) is marked
+"(illustrative)" in the data itself. Ids are derived from names (uuid5), so loading
+twice changes nothing the second time; each commitment's whole history is committed in
+one transaction, so an interrupted load never leaves half a commitment.
 """
 
 from __future__ import annotations
@@ -19,15 +27,31 @@ from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID, uuid5
 
+from application.credentials import holder_id
 from application.ledger import Ledger
 from domain.commitment import Commitment
+from domain.joint_action import JointAction
 from domain.partner import Partner
-from domain.values import Actor, ActorRole, Completion, OgpValue, PartnerKind, PartnerRole, Response, Visibility
+from domain.values import (
+    Actor,
+    ActorRole,
+    AssessmentStage,
+    Completion,
+    OgpValue,
+    OpenedGovernment,
+    PartnerKind,
+    PartnerRole,
+    Response,
+    Visibility,
+)
 
 NAMESPACE = UUID("0b6f7c1e-2f43-5a0e-9d3e-6a1b5e2c7d10")
 PLAN = "New Zealand National Action Plan 2014–16"
 LOADER = Actor(ActorRole.ADMIN, uuid5(NAMESPACE, "admin:demo-loader"), "Tūtahi demo loader")
 ILLUSTRATIVE = " (illustrative)"
+IRM_NAME = "Independent Reporting Mechanism"
+IRM = Actor(ActorRole.ASSESSOR, holder_id(ActorRole.ASSESSOR, IRM_NAME), IRM_NAME)
+PLAN_STARTS, PLAN_ENDS = date(2014, 7, 1), date(2016, 6, 30)
 
 SSC = "State Services Commission"
 DIA = "Department of Internal Affairs"
@@ -91,8 +115,64 @@ class SeedCommitment:
     amendment: tuple[dict[str, str], str] | None = None
 
 
-MID_TERM = "Independent mid-term review of the 2014–16 plan rated progress as limited."
-END_OF_TERM = "End-of-term review of the 2014–16 plan rated progress as substantial."
+@dataclass(frozen=True)
+class SeedAssessment:
+    stage: AssessmentStage
+    assessed_on: date
+    completion: Completion
+    did_it_open_government: OpenedGovernment | None
+    note: str
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    """A lead agency's own report, as at the date it describes."""
+
+    as_of: date
+    completion: Completion
+    note: str
+
+
+# The IRM's two reviews, the same for every commitment of the plan.
+ASSESSMENTS = [
+    SeedAssessment(
+        AssessmentStage.MID_TERM,
+        date(2015, 6, 30),
+        Completion.LIMITED,
+        None,
+        "Progress report on the plan's first year (July 2014 – June 2015): completion limited. "
+        "The date is the end of the year reviewed (illustrative: the report's own date is not in this data).",
+    ),
+    SeedAssessment(
+        AssessmentStage.END_OF_TERM,
+        date(2017, 2, 28),
+        Completion.SUBSTANTIAL,
+        OpenedGovernment.MARGINAL,
+        "End-of-term report on the whole plan, published at the end of February 2017 (day illustrative): "
+        "completion substantial; no commitment opened government majorly or outstandingly "
+        "(marginal for this one: illustrative).",
+    ),
+]
+
+# The government's own mid-term self-assessment, reported by each lead agency.
+SELF_REPORTS = [
+    SeedReport(
+        date(2015, 9, 22),
+        Completion.SUBSTANTIAL,
+        "Mid-term self-assessment (draft of 22 September 2015, published January 2016): substantial progress "
+        "across all commitments. (Completion level for this commitment illustrative.)",
+    ),
+]
+
+# The plan's own table (2014) of the OGP principles each commitment serves: transparency,
+# accountability, participation, and technology and innovation. (For NZ0003 it marks
+# three principles; this data reads them as the first three.)
+ALL_VALUES = [
+    OgpValue.ACCESS_TO_INFORMATION,
+    OgpValue.PUBLIC_ACCOUNTABILITY,
+    OgpValue.CIVIC_PARTICIPATION,
+    OgpValue.TECHNOLOGY_AND_INNOVATION,
+]
 
 COMMITMENTS: list[SeedCommitment] = [
     SeedCommitment(
@@ -100,10 +180,11 @@ COMMITMENTS: list[SeedCommitment] = [
         title="Better Public Services (BPS) Results programme",
         description=(
             "Report publicly on progress towards the ten Better Public Services results, "
-            "led by the State Services Commission with the result areas' lead agencies."
+            "led by the State Services Commission with the result areas' lead agencies "
+            "(the Ministry of Social Development's supporting role here is illustrative)."
         ),
         lead=SSC,
-        values=[OgpValue.PUBLIC_ACCOUNTABILITY, OgpValue.ACCESS_TO_INFORMATION],
+        values=ALL_VALUES,
         partners=[(MSD, PartnerRole.SUPPORT)],
         milestones=[
             SeedMilestone(
@@ -120,7 +201,7 @@ COMMITMENTS: list[SeedCommitment] = [
             "Department of Internal Affairs as Government Chief Information Officer."
         ),
         lead=DIA,
-        values=[OgpValue.TECHNOLOGY_AND_INNOVATION, OgpValue.ACCESS_TO_INFORMATION],
+        values=ALL_VALUES,
         partners=[],
         milestones=[
             SeedMilestone(
@@ -145,17 +226,19 @@ COMMITMENTS: list[SeedCommitment] = [
         description=(
             "Consider the recommendations of Transparency International New Zealand's 2013 "
             "National Integrity System Assessment; outcome: a Cabinet paper on the "
-            "assessment's recommendations, September 2016."
+            "assessment's recommendations, September 2016. (The plan's table marks three "
+            "OGP principles for it; which three is illustrative.)"
         ),
         lead=SSC,
-        values=[OgpValue.PUBLIC_ACCOUNTABILITY],
+        values=[OgpValue.ACCESS_TO_INFORMATION, OgpValue.PUBLIC_ACCOUNTABILITY, OgpValue.CIVIC_PARTICIPATION],
         partners=[(TINZ, PartnerRole.COMMUNITY)],
         milestones=[
             SeedMilestone(
                 "Officials meet TINZ on the assessment" + ILLUSTRATIVE, date(2015, 3, 31), date(2015, 3, 18), SSC
             ),
             SeedMilestone(
-                "Cabinet paper on the assessment's recommendations (reached date illustrative: September 2016)",
+                "Cabinet paper on the assessment's recommendations (due date illustrative; "
+                "reached September 2016, day illustrative)",
                 date(2016, 6, 30),
                 date(2016, 9, 26),
                 SSC,
@@ -220,6 +303,13 @@ COMMITMENTS: list[SeedCommitment] = [
                     (TPK, Response.CONFIRMED, None),
                 ],
             ),
+            SeedAction(
+                "Gathered community organisations' feedback on the accord with the Department" + ILLUSTRATIVE,
+                date(2016, 2, 18),
+                HUI_E,
+                [DIA],
+                [(DIA, Response.CONFIRMED, None)],
+            ),
         ],
     ),
 ]
@@ -232,9 +322,10 @@ def actor_of(name: str) -> Actor:
     return Actor(role, partner_id(name), name)
 
 
-def _build(seed: SeedCommitment, copy: int | None = None) -> Commitment:
-    """The seeded commitment's whole history, through the domain's own rules; as copy
-    ``copy`` of the plan, under its own ids and reference (see ``import_copies``)."""
+def _build(seed: SeedCommitment, copy: int | None = None) -> list[Commitment | JointAction]:
+    """The seeded commitment's whole history, and its joint actions', through the
+    domain's own rules; as copy ``copy`` of the plan, under its own ids and reference
+    (see ``import_copies``)."""
     lead = actor_of(seed.lead)
     ref = seed.external_ref if copy is None else f"{seed.external_ref}-copy-{copy}"
     counter = iter(range(1, 1000))
@@ -248,8 +339,8 @@ def _build(seed: SeedCommitment, copy: int | None = None) -> Commitment:
         description=seed.description,
         action_plan=PLAN if copy is None else f"{PLAN} (copy {copy}, for load trials)",
         external_ref=ref,
-        starts_on=date(2014, 7, 1),
-        ends_on=date(2016, 6, 30),
+        starts_on=PLAN_STARTS,
+        ends_on=PLAN_ENDS,
         ogp_values=seed.values,
         visibility=Visibility.PUBLIC,
         lead=(lead.id, lead.name, PartnerKind.AGENCY),
@@ -258,7 +349,13 @@ def _build(seed: SeedCommitment, copy: int | None = None) -> Commitment:
     )
     for name, role in seed.partners:
         commitment.add_partner(
-            partner_id=partner_id(name), name=name, kind=dict(PARTNERS)[name], role=role, actor=lead, request_id=rid()
+            partner_id=partner_id(name),
+            name=name,
+            kind=dict(PARTNERS)[name],
+            role=role,
+            joined_on=PLAN_STARTS,
+            actor=lead,
+            request_id=rid(),
         )
     for index, milestone in enumerate(seed.milestones):
         commitment.add_milestone(
@@ -271,7 +368,6 @@ def _build(seed: SeedCommitment, copy: int | None = None) -> Commitment:
     if seed.amendment is not None:
         changes, reason = seed.amendment
         commitment.amend(changes=dict(changes), reason=reason, actor=lead, request_id=rid())
-    commitment.report_progress(completion=Completion.LIMITED, note=MID_TERM, actor=lead, request_id=rid())
     for index, milestone in enumerate(seed.milestones):
         if milestone.reached_on is not None:
             commitment.reach_milestone(
@@ -283,23 +379,43 @@ def _build(seed: SeedCommitment, copy: int | None = None) -> Commitment:
                 actor=actor_of(milestone.by),
                 request_id=rid(),
             )
-    for index, action in enumerate(seed.actions):
-        action_id = uuid5(NAMESPACE, f"action:{ref}:{index}")
-        commitment.record_joint_action(
-            action_id=action_id,
-            summary=action.summary,
-            occurred_on=action.occurred_on,
-            partner_ids=[partner_id(name) for name in action.with_],
+    actions: list[Commitment | JointAction] = []
+    for index, seeded in enumerate(seed.actions):
+        action = JointAction.record(
+            id=uuid5(NAMESPACE, f"action:{ref}:{index}"),
+            commitment=commitment,
+            summary=seeded.summary,
+            occurred_on=seeded.occurred_on,
+            partner_ids=[partner_id(name) for name in seeded.with_],
             evidence_url=None,
-            actor=actor_of(action.by),
+            actor=actor_of(seeded.by),
             request_id=rid(),
         )
-        for name, response, note in action.responses:
-            commitment.respond_to_action(
-                action_id=action_id, response=response, note=note, actor=actor_of(name), request_id=rid()
-            )
-    commitment.report_progress(completion=Completion.SUBSTANTIAL, note=END_OF_TERM, actor=lead, request_id=rid())
-    return commitment
+        for name, response, note in seeded.responses:
+            action.respond(commitment=commitment, response=response, note=note, actor=actor_of(name), request_id=rid())
+        actions.append(action)
+    for report in SELF_REPORTS:
+        commitment.report_progress(
+            completion=report.completion,
+            note=report.note,
+            as_of=report.as_of,
+            today=report.as_of,
+            actor=lead,
+            request_id=rid(),
+        )
+    for index, assessment in enumerate(ASSESSMENTS):
+        commitment.record_assessment(
+            assessment_id=uuid5(NAMESPACE, f"assessment:{ref}:{index}"),
+            stage=assessment.stage,
+            assessed_on=assessment.assessed_on,
+            completion=assessment.completion,
+            did_it_open_government=assessment.did_it_open_government,
+            note=assessment.note,
+            today=assessment.assessed_on,
+            actor=IRM,
+            request_id=rid(),
+        )
+    return [commitment, *actions]
 
 
 @dataclass(frozen=True)
@@ -328,19 +444,21 @@ def load_demo(ledger: Ledger, progress: Callable[[str], None] | None = None) -> 
         if ledger.commitment_exists(commitment_id(seed.external_ref)):
             report(f"{seed.external_ref}: already there")
             continue
-        commitment = _build(seed)
-        events += len(ledger.commit(commitment))
+        history = _build(seed)
+        made = len(ledger.commit(*history))
+        events += made
         added += 1
-        report(f"{seed.external_ref}: {commitment.version} events")
+        report(f"{seed.external_ref}: {made} events")
     return DemoResult(len(new_partners), added, events)
 
 
-def plan_copy(copy: int) -> list[Commitment]:
-    """The plan's commitments once more, as copy ``copy`` (from 1): the same partners
-    and histories under their own ids (``NZ0001-copy-7``), for load and scale trials."""
+def plan_copy(copy: int) -> list[Commitment | JointAction]:
+    """The plan's commitments and their joint actions once more, as copy ``copy`` (from
+    1): the same partners and histories under their own ids (``NZ0001-copy-7``), for
+    load and scale trials."""
     if copy < 1:
         raise ValueError("copies are numbered from 1")
-    return [_build(seed, copy) for seed in COMMITMENTS]
+    return [aggregate for seed in COMMITMENTS for aggregate in _build(seed, copy)]
 
 
 @dataclass(frozen=True)
@@ -358,7 +476,7 @@ def import_copies(
 ) -> ImportResult:
     """Imports copies 1..``copies`` of the plan (after the demo's partners) through the
     ledger's batch path: ``per_transaction`` copies' commitments, their events, log
-    entries, Merkle nodes and read models in each transaction. Copies already there
+    events and read models in each transaction. Copies already there
     are skipped, so an interrupted import can be run again to finish.
     ``progress(done, copies)`` is called after each transaction."""
     if copies < 0 or per_transaction < 1:
@@ -367,15 +485,11 @@ def import_copies(
     events = added = 0
     for first in range(1, copies + 1, per_transaction):
         last = min(first + per_transaction - 1, copies)
-        batch = [
-            commitment
-            for n in range(first, last + 1)
-            if not ledger.recorded(_copy_id(n))
-            for commitment in plan_copy(n)
-        ]
+        missing = [n for n in range(first, last + 1) if not ledger.recorded(_copy_id(n))]
+        batch = [aggregate for n in missing for aggregate in plan_copy(n)]
         if batch:
             events += len(ledger.commit(*batch))
-            added += len(batch) // len(COMMITMENTS)
+            added += len(missing)
         if progress is not None:
             progress(last, copies)
     return ImportResult(added, events)

@@ -1,17 +1,15 @@
-"""Plain documents (JSON types only) of aggregates and events: what queries return,
-what diffs compare and what every interface serialises."""
+"""Plain documents (JSON types only) of aggregates: what queries return, what diffs
+compare and what every interface serialises. (The log's own event documents are
+``application.logformat``'s, and do not change with these.)"""
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import UTC, date, datetime
-from enum import Enum
+from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from domain.commitment import Commitment
 from domain.partner import Partner
-from domain.values import JointAction, Membership, Milestone
+from domain.values import ActionState, ActionStatus, Assessment, Membership, Milestone, ProgressReport
 
 
 def instant(value: datetime) -> str:
@@ -19,43 +17,44 @@ def instant(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def plain(value: Any) -> Any:
-    """Converts stored values to JSON types: ids and enums to strings, dates to ISO."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return instant(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    raise TypeError(f"no plain form for {type(value).__name__}")
-
-
-def progress_document(commitment: Commitment, index: int) -> dict[str, Any]:
-    report = commitment.progress[index]
+def report_document(report: ProgressReport) -> dict[str, Any]:
+    """A self-report; ``as_of`` is the date it describes (null for reports recorded
+    before reports said it: their day is the day they were recorded)."""
     return {
         "completion": report.completion.value,
         "note": report.note,
+        "as_of": report.as_of.isoformat() if report.as_of else None,
         "reported_at": instant(report.reported_at),
     }
 
 
-def membership_document(m: Membership) -> dict[str, Any]:
+def progress_document(commitment: Commitment, index: int) -> dict[str, Any]:
+    return report_document(commitment.progress[index])
+
+
+def assessment_document(a: Assessment) -> dict[str, Any]:
+    return {
+        "id": str(a.id),
+        "stage": a.stage.value,
+        "assessed_on": a.assessed_on.isoformat(),
+        "completion": a.completion.value,
+        "did_it_open_government": a.did_it_open_government.value if a.did_it_open_government else None,
+        "starred": a.starred,
+        "report_url": a.report_url,
+        "note": a.note,
+        "assessor": {"id": str(a.assessor_id), "name": a.assessor_name},
+        "recorded_at": instant(a.recorded_at),
+    }
+
+
+def membership_document(m: Membership, name: str | None = None) -> dict[str, Any]:
     return {
         "id": str(m.partner_id),
-        "name": m.name,
+        "name": name or m.name,
         "kind": m.kind.value,
         "role": m.role.value,
         "joined_at": instant(m.joined_at),
+        "joined_on": m.joined_on.isoformat() if m.joined_on else None,
     }
 
 
@@ -70,9 +69,18 @@ def milestone_document(m: Milestone) -> dict[str, Any]:
     }
 
 
-def action_document(a: JointAction) -> dict[str, Any]:
+def action_version(a: ActionState) -> int:
+    """A joint action's version counts its events: recorded, each response, a withdrawal
+    (the same whether it is an aggregate of its own or was recorded in its commitment's
+    stream by release 0.1.0)."""
+    return 1 + len(a.responses) + (1 if a.status is ActionStatus.WITHDRAWN else 0)
+
+
+def action_document(a: ActionState, commitment_id: Any) -> dict[str, Any]:
+    """A joint action as it is (or was), with its version (``action_version``)."""
     return {
         "id": str(a.id),
+        "commitment_id": str(commitment_id),
         "summary": a.summary,
         "occurred_on": a.occurred_on.isoformat(),
         "recorded_by": str(a.recorded_by),
@@ -87,23 +95,27 @@ def action_document(a: JointAction) -> dict[str, Any]:
             }
             for r in a.responses.values()
         ],
+        "status": a.status.value,
+        "withdrawal_reason": a.withdrawal_reason,
+        "version": action_version(a),
     }
 
 
 def part_document(commitment: Commitment, collection: str, item_id: Any) -> dict[str, Any]:
-    """One partner, milestone or joint action of the commitment document, by id."""
+    """One partner or milestone of the commitment document, by id."""
     key = str(item_id)
     if collection == "partners":
         return membership_document(commitment.partners[key])
     if collection == "milestones":
         return milestone_document(commitment.milestones[key])
-    if collection == "actions":
-        return action_document(commitment.actions[key])
     raise KeyError(collection)
 
 
-def commitment_document(commitment: Commitment) -> dict[str, Any]:
-    """The commitment document of api.md, as it is at the aggregate's version."""
+def commitment_document(commitment: Commitment, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """The commitment document as it is at the aggregate's version, but for its joint
+    actions (aggregates of their own: the queries add them). ``names``: partners' names
+    now, by id, where they differ from the names they joined under."""
+    current = names or {}
     return {
         "id": str(commitment.id),
         "version": commitment.version,
@@ -117,11 +129,12 @@ def commitment_document(commitment: Commitment) -> dict[str, Any]:
         "visibility": commitment.visibility.value,
         "status": commitment.status.value,
         "withdrawal_reason": commitment.withdrawal_reason,
-        "completion": progress_document(commitment, -1) if commitment.progress else None,
-        "progress": [progress_document(commitment, i) for i in range(len(commitment.progress))],
-        "partners": [membership_document(m) for m in commitment.partners.values()],
+        "completion": report_document(commitment.latest_report) if commitment.latest_report else None,
+        "progress": [report_document(report) for report in commitment.progress],
+        "assessed_completion": commitment.assessed_completion.value if commitment.assessed_completion else None,
+        "assessments": [assessment_document(a) for a in commitment.assessments],
+        "partners": [membership_document(m, current.get(key)) for key, m in commitment.partners.items()],
         "milestones": [milestone_document(m) for m in commitment.milestones.values()],
-        "actions": [action_document(a) for a in commitment.actions.values()],
         "created_at": instant(commitment.created_on),
         "updated_at": instant(commitment.modified_on),
     }
@@ -138,7 +151,7 @@ def partner_document(partner: Partner) -> dict[str, Any]:
     }
 
 
-KEYED = {"partners": "id", "milestones": "id", "actions": "id"}
+KEYED = {"partners": "id", "milestones": "id", "actions": "id", "assessments": "id"}
 
 
 def _flatten(document: dict[str, Any]) -> dict[str, Any]:

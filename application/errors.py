@@ -36,6 +36,11 @@ class ConcurrentWrite(ApplicationError):
     code = "concurrent-write"
 
 
+class ContextMoved(ConcurrentWrite):
+    """A joint action's change was checked against its commitment, which another write
+    changed before this one was saved: it is run again on the commitment as it is now."""
+
+
 class KeyInUse(ConcurrentWrite):
     """A concurrent request with the same Idempotency-Key recorded its change first."""
 

@@ -3,11 +3,12 @@ and how the domain reads it back from exactly those bytes.
 
 Every event is stored once, as its *document*: ``position``, ``aggregate_id``,
 ``aggregate_type``, ``version``, ``type``, ``recorded_at``, ``actor`` (``id``, ``role``,
-``name``), ``request_id`` and ``data`` (the event's own fields, as JSON values). Its bytes
-``P`` are the document in RFC 8785 canonical JSON; its leaf is ``SHA-256(0x00 || P)``.
-``P`` is written at commit and never again: verification and exports hash and stream
-it as stored, and aggregates are loaded by decoding it, so there is no second copy that
-could say something else.
+``name``), ``request_id`` (made by the service), ``client_request_id`` (the client's
+own ``X-Request-Id``, only when it sent one) and ``data`` (the event's own fields, as
+JSON values). Its bytes ``P`` are the document in RFC 8785 canonical JSON; its leaf is
+``SHA-256(0x00 || P)``. ``P`` is written at commit and never again: verification and
+exports hash and stream it as stored, and aggregates are loaded by decoding it, so
+there is no second copy that could say something else.
 
 The format is frozen. Display code (pages, timelines, API documents of aggregates) lives
 elsewhere and may change freely; what is here may only grow:
@@ -44,14 +45,17 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from domain.commitment import Commitment
+from domain.joint_action import JointAction
 from domain.partner import Partner
 from domain.values import Actor, ActorRole
 
 # Aggregate classes by the ``aggregate_type`` their documents carry.
-AGGREGATES: dict[str, type[Aggregate]] = {"commitment": Commitment, "partner": Partner}
+AGGREGATES: dict[str, type[Aggregate]] = {"commitment": Commitment, "partner": Partner, "joint_action": JointAction}
 
 # Event attributes that are the document's envelope, not its ``data``.
-ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "request_id"})
+ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "request_id", "client_request_id"}
+)
 
 # The class version each event type had when documents did not yet say it (release
 # 0.1.0): a document without ``class_version`` was written at this version.
@@ -270,6 +274,9 @@ def draft(event: Any) -> Draft:
     }
     if kind.class_version != kind.baseline_version:
         front["class_version"] = kind.class_version
+    client_request_id = vars(event).get("client_request_id")
+    if client_request_id is not None:
+        front["client_request_id"] = client_request_id
     back = {
         "recorded_at": instant(event.timestamp),
         "request_id": event.request_id,
@@ -304,6 +311,8 @@ def read_event(document: bytes) -> Any:
         state["timestamp"] = parse_instant(parsed["recorded_at"])
         state["actor"] = Actor(ActorRole(actor["role"]), UUID(actor["id"]), actor["name"])
         state["request_id"] = parsed["request_id"]
+        if "client_request_id" in parsed:
+            state["client_request_id"] = str(parsed["client_request_id"])
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise FormatError(f"not an event document: {error}") from error
     if kind.aggregate_topic is not None:

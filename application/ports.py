@@ -11,13 +11,19 @@ from datetime import date, datetime
 from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
+from domain.values import ActionResponse, ActionState
+
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
+    """One entry of a commitment's shared timeline: an event of the commitment, or of
+    one of its joint actions (``aggregate_id``); ``version`` is the commitment's then."""
+
     position: int
     commitment_id: UUID
+    aggregate_id: UUID
     version: int
     recorded_at: datetime
     occurred_on: date | None
@@ -48,6 +54,7 @@ class CommitmentSummary:
     status: str
     visibility: str
     completion: str | None
+    assessed_completion: str | None
     starts_on: date
     ends_on: date
     milestones_total: int
@@ -58,6 +65,17 @@ class CommitmentSummary:
     created_position: int
     updated_position: int
     search_text: str
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """A joint action as the read models hold it, as it is or was at some instant."""
+
+    state: ActionState
+    commitment_id: UUID
+    recorded_at: datetime
+    position: int
+    version: int  # its events: recorded, each response, a withdrawal
 
 
 @dataclass(frozen=True)
@@ -79,14 +97,23 @@ class Viewer:
 class ReadModelStore(Protocol):
     """Read models, written in the events' own transaction and rebuilt from the log."""
 
+    outdated: bool  # made anew over tables of an older schema: to be rebuilt from the log
+
     # -- writing, inside the unit of work --
     def put_partner(self, tx: Any, row: PartnerRow) -> None: ...
-    def partner_name(self, tx: Any, partner_id: UUID) -> str | None: ...
     def add_timeline_entries(self, tx: Any, entries: Sequence[TimelineEntry]) -> None: ...
     def put_summary(self, tx: Any, summary: CommitmentSummary) -> None: ...
-    def join(self, tx: Any, commitment_id: UUID, partner_id: UUID, role: str) -> None: ...
-    def leave(self, tx: Any, commitment_id: UUID, partner_id: UUID) -> None: ...
+    def partner_names(self, tx: Any, ids: Sequence[UUID]) -> dict[UUID, str]: ...
+    def join(self, tx: Any, commitment_id: UUID, partner_id: UUID, role: str, name: str) -> None: ...
+    def leave(self, tx: Any, commitment_id: UUID, partner_id: UUID) -> str | None: ...
+    def rename_member(self, tx: Any, partner_id: UUID, name: str) -> None: ...
+    def add_action(
+        self, tx: Any, position: int, recorded_at: datetime, commitment_id: UUID, state: ActionState
+    ) -> None: ...
+    def add_action_response(self, tx: Any, action_id: UUID, position: int, response: ActionResponse) -> None: ...
+    def withdraw_action(self, tx: Any, action_id: UUID, position: int, recorded_at: datetime, reason: str) -> None: ...
     def clear_read_models(self, tx: Any) -> None: ...
+    def mark_current(self, tx: Any) -> None: ...
 
     # -- reading --
     def version_before(self, aggregate_id: UUID, recorded_after: datetime) -> int | None: ...
@@ -106,5 +133,8 @@ class ReadModelStore(Protocol):
         self, partner_id: UUID, viewer: Viewer, limit: int, after: str | None
     ) -> Page[TimelineEntry]: ...
     def partner_row(self, partner_id: UUID) -> PartnerRow | None: ...
+    def member_names(self, commitment_id: UUID) -> dict[str, str]: ...
+    def actions_of(self, commitment_id: UUID, at: datetime | None = None) -> list[ActionRecord]: ...
+    def action_record(self, action_id: UUID, at: datetime | None = None) -> ActionRecord | None: ...
     def list_partners(self, *, q: str | None, kind: str | None, limit: int, after: str | None) -> Page[PartnerRow]: ...
     def dump_read_models(self) -> dict[str, list[tuple[Any, ...]]]: ...

@@ -7,18 +7,25 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from application.core import LedgerCore
-from application.documents import commitment_document, diff_documents, partner_document
+from application.core import CommandResult, LedgerCore
+from application.documents import (
+    action_document,
+    assessment_document,
+    commitment_document,
+    diff_documents,
+    partner_document,
+)
 from application.errors import BadQuery, NotFound
 from application.log import documents_of
 from application.ports import Page, PartnerRow, TimelineEntry, Viewer
-from domain.values import Actor, ActorRole
+from domain.commitment import Commitment
+from domain.values import Actor
 
 
 def viewer_of(actor: Actor | None) -> Viewer:
     if actor is None:
         return Viewer(partner_id=None, sees_everything=False)
-    if actor.role in (ActorRole.AUDITOR, ActorRole.ADMIN):
+    if actor.role.sees_everything:
         return Viewer(partner_id=None, sees_everything=True)
     return Viewer(partner_id=actor.id, sees_everything=False)
 
@@ -72,15 +79,42 @@ class LedgerQueries(LedgerCore):
         if version is not None:
             if not 1 <= version <= current.version:
                 raise NotFound(f"no version {version}: the commitment has versions 1 to {current.version}")
-            return commitment_document(self.load_commitment(commitment_id, version))
+            past = self.load_commitment(commitment_id, version)
+            return self.document(past, None if version == current.version else past.modified_on)
         if as_of is not None:
             at = self.version_as_of(commitment_id, as_of)
             if at is None:
                 raise NotFound("the commitment did not exist yet at that instant")
-            if at == current.version:
-                return commitment_document(current)
-            return commitment_document(self.load_commitment(commitment_id, at))
-        return commitment_document(current)
+            return self.document(current if at == current.version else self.load_commitment(commitment_id, at), as_of)
+        return self.document(current)
+
+    def document(self, commitment: Commitment, at: datetime | None = None) -> dict[str, Any]:
+        """The commitment document of an aggregate, with its partners' names now and its
+        joint actions as they are, or were at the instant ``at``."""
+        document = commitment_document(commitment, self.read_models.member_names(commitment.id))
+        document["actions"] = [
+            action_document(record.state, record.commitment_id)
+            for record in self.read_models.actions_of(commitment.id, at)
+        ]
+        return document
+
+    def changed_document(self, result: CommandResult) -> dict[str, Any]:
+        """The commitment document after a command on it, with the log position of the
+        command's last event."""
+        assert isinstance(result.aggregate, Commitment)
+        return {**self.document(result.aggregate), "position": result.position}
+
+    def get_action(self, commitment_id: UUID, action_id: UUID, viewer: Actor | None = None) -> dict[str, Any]:
+        """One joint action of a commitment the viewer may see, as it is now."""
+        self.visible(commitment_id, viewer)
+        record = self.read_models.action_record(action_id)
+        if record is None or record.commitment_id != commitment_id:
+            raise NotFound("no such joint action in this commitment")
+        return action_document(record.state, record.commitment_id)
+
+    def assessments(self, commitment_id: UUID, viewer: Actor | None = None) -> list[dict[str, Any]]:
+        """The commitment's independent assessments, oldest first."""
+        return [assessment_document(a) for a in self.visible(commitment_id, viewer).assessments]
 
     def current_version(self, commitment_id: UUID, viewer: Actor | None = None) -> int:
         return self.visible(commitment_id, viewer).version
@@ -104,9 +138,11 @@ class LedgerQueries(LedgerCore):
         for v in (from_version, to_version):
             if not 1 <= v <= current.version:
                 raise NotFound(f"no version {v}: the commitment has versions 1 to {current.version}")
-        before = commitment_document(self.load_commitment(commitment_id, from_version))
-        after = commitment_document(self.load_commitment(commitment_id, to_version))
-        return diff_documents(before, after)
+        documents = []
+        for version in (from_version, to_version):
+            past = self.load_commitment(commitment_id, version)
+            documents.append(self.document(past, None if version == current.version else past.modified_on))
+        return diff_documents(*documents)
 
     def timeline(
         self, commitment_id: UUID, viewer: Actor | None = None, *, limit: int = 100, after: str | None = None

@@ -6,19 +6,23 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.values import (
     ActionResponse,
+    ActionState,
+    ActionStatus,
     Actor,
     ActorRole,
+    Assessment,
+    AssessmentStage,
     Completion,
-    JointAction,
     Membership,
     Milestone,
     OgpValue,
+    OpenedGovernment,
     PartnerKind,
     PartnerRole,
     ProgressReport,
@@ -28,9 +32,12 @@ from domain.values import (
 )
 
 ENUMS: tuple[type[Enum], ...] = (
+    ActionStatus,
     ActorRole,
+    AssessmentStage,
     Completion,
     OgpValue,
+    OpenedGovernment,
     PartnerKind,
     PartnerRole,
     Response,
@@ -39,8 +46,9 @@ ENUMS: tuple[type[Enum], ...] = (
 )
 VALUE_OBJECTS: tuple[type[Any], ...] = (
     ActionResponse,
+    ActionState,
     Actor,
-    JointAction,
+    Assessment,
     Membership,
     Milestone,
     ProgressReport,
@@ -76,9 +84,12 @@ class EnumAsValue(Transcoding):
 class DataclassAsDict(Transcoding):
     """A value object stored as a dict of its fields (each field transcoded in turn)."""
 
+    # Classes renamed since snapshots named them, by their old names.
+    FORMER_NAMES: ClassVar[dict[str, str]] = {"ActionState": "JointAction"}
+
     def __init__(self, cls: type[Any]) -> None:
         self.type = cls
-        self.name = cls.__name__
+        self.name = self.FORMER_NAMES.get(cls.__name__, cls.__name__)
         self.field_names = [f.name for f in dataclasses.fields(cls)]
 
     def encode(self, obj: Any) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """``python -m bench [--quick]``: every speed and scale row of targets.md (W1-W3,
-R1-R4, A1-A3, M1), each against its baseline measured in the same run, on SQLite
+W1-pg, R1-R5, A1-A3, M1), each against its baseline measured in the same run, on SQLite
 files (``synchronous=FULL``) in a temporary folder.
 
 Prints one table (id, figure, baseline, ratio, target, met) and writes
@@ -27,11 +27,11 @@ from pathlib import Path
 from bench.common import Result, Settings, say
 from bench.http import measure_m1, measure_w2
 from bench.log import measure_a1, measure_a2_a3
-from bench.reads import measure_r1_r3, measure_r2, measure_r4
+from bench.reads import measure_r1_r3, measure_r2, measure_r4, measure_r5
 from bench.writes import measure_w1, measure_w1_pg, measure_w3
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ORDER = ["W1", "W1-pg", "W2", "W3", "R1", "R2", "R3", "R4", "A1", "A2", "A3", "M1"]
+ORDER = ["W1", "W1-pg", "W2", "W3", "R1", "R2", "R3", "R4", "R5", "A1", "A2", "A3", "M1"]
 
 Measure = Callable[[Settings], list[Result]]
 
@@ -44,6 +44,7 @@ MEASURES: list[tuple[tuple[str, ...], Measure]] = [
     (("R1", "R3"), lambda s: list(measure_r1_r3(s))),
     (("R2",), lambda s: [measure_r2(s)]),
     (("R4",), lambda s: [measure_r4(s)]),
+    (("R5",), lambda s: [measure_r5(s)]),
     (("A1",), lambda s: [measure_a1(s, s.size(10_000, 2_000))]),
     (
         ("A2", "A3"),

@@ -134,7 +134,7 @@ def ratio_row(
 
 # -- stores built through the application's batch path ------------------------------------------------
 
-PLAN_EVENTS = sum(commitment.version for commitment in plan_copy(1))  # events of one copy of the plan
+PLAN_EVENTS = sum(aggregate.version for aggregate in plan_copy(1))  # events of one copy of the plan
 DEMO_EVENTS = len(PARTNERS) + PLAN_EVENTS  # the demo: its partners registered, then the plan
 
 

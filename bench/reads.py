@@ -1,7 +1,8 @@
-"""R1-R4, the read rows of targets.md.
+"""R1-R5, the read rows of targets.md (R5: commands on a commitment with many joint actions).
 
 - R1, load a long commitment: a cold load (no cache: latest snapshot plus the events
-  after it) of a commitment of 10,000 events ÷ of one of 100 events. Both are 50
+  after it) of a commitment of 10,000 events, mostly joint actions and their responses
+  (aggregates of their own), ÷ of one of 150 events. The long one's own stream is 50
   events past a snapshot (the average case with a snapshot every 100). Target ≤ 2.
 - R2, timeline page at scale: p99 of ``GET /api/v1/partners/{id}/timeline?limit=100``
   pages (first pages and pages at random cursors, through the Flask app) with
@@ -12,6 +13,9 @@
   (``GET /api/v1/export/events.jsonl``) ÷ the raw ``sqlite3`` SELECT of the same rows;
   and memory flat: the process's RSS growth while streaming 1,000,000 events is no
   more than while streaming 10,000, give or take 16 MiB. Target ≥ 0.3.
+- R5, writes on a big commitment: single commands through the application (a joint
+  action recorded, a response, a milestone, a progress report) on a commitment with
+  3,000 joint actions ÷ the same on a new commitment (medians). Target ≤ 1.5.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from application.demo import DIA, HUI_E, NAMESPACE, TINZ, TPK, actor_of, load_de
 from application.ledger import Ledger
 from bench.common import Result, Settings, median, percentile, plan_store, ratio_row, rss_bytes, say
 from domain.commitment import Commitment
+from domain.joint_action import JointAction
 from domain.values import ActorRole, Completion, OgpValue, PartnerKind, PartnerRole, Response, Visibility
 from interfaces.app import create_app
 from interfaces.composition import open_ledger
@@ -44,10 +49,13 @@ FLAT_SLACK = 16 * MiB  # allocator noise allowed when comparing RSS growth
 
 
 def long_commitment(ledger: Ledger, ref: str, events: int) -> UUID:
-    """A commitment of ``events`` events led by the Department of Internal Affairs with
-    Hui E! and Te Puni Kōkiri: joint actions and their confirmations, milestones added
-    and reached, amendments and progress reports, in turn. Committed 100 events at a
-    time through ``Ledger.commit`` (the batch path), so snapshots fall every 100."""
+    """A commitment of ``events`` events in all, led by the Department of Internal
+    Affairs with Hui E! and Te Puni Kōkiri: mostly joint actions and their responses
+    (each action confirmed by both the partners it names), interleaved with the
+    commitment's own events (about 15 in 100 of a long one: amendments, and every 40 a
+    milestone added and reached and a progress report). Committed through
+    ``Ledger.commit`` (the batch path), so snapshots fall every 100 of the commitment's
+    own events; its own stream ends 50 events past one (a short one: 50 events, none)."""
     dia, hui_e, tpk = actor_of(DIA), actor_of(HUI_E), actor_of(TPK)
     commitment = Commitment.start(
         id=uuid5(NAMESPACE, f"bench:{ref}"),
@@ -72,40 +80,52 @@ def long_commitment(ledger: Ledger, ref: str, events: int) -> UUID:
         actor=dia, request_id=f"{ref}-join-2",
     )  # fmt: skip
     on = date(2015, 6, 1)
-    n = 0
-    while commitment.version < events:
+    own_events = max(commitment.version + 1, events * 3 // 20 // 100 * 100 + 50)
+    action_count = (events - own_events) // 3
+    own_events = events - 3 * action_count  # the remainder, if any, is the commitment's own
+    actions: list[JointAction] = []
+    made, n = 0, 0
+    while commitment.version < own_events or made < action_count:
         n += 1
         rid = f"{ref}-{n}"
-        step = n % 6
-        if step == 1:
-            action = uuid4()
-            commitment.record_joint_action(
-                action_id=action, summary=f"Hui {n}", occurred_on=on, partner_ids=[hui_e.id],
-                evidence_url=None, actor=dia, request_id=rid,
+        own_share = (commitment.version + 1) / own_events
+        if made < action_count and (commitment.version >= own_events or (made + 1) / action_count <= own_share):
+            action = JointAction.record(
+                id=uuid4(), commitment=commitment, summary=f"Hui {n}", occurred_on=on,
+                partner_ids=[hui_e.id, tpk.id], evidence_url=None, actor=dia, request_id=rid,
             )  # fmt: skip
-        elif step == 2:
-            commitment.respond_to_action(
-                action_id=action, response=Response.CONFIRMED, note=None, actor=hui_e, request_id=rid
-            )
-        elif step == 3:
-            milestone = uuid4()
-            commitment.add_milestone(
-                milestone_id=milestone, title=f"Milestone {n}", due_on=on, actor=dia, request_id=rid
-            )
-        elif step == 4:
-            commitment.reach_milestone(
-                milestone_id=milestone, reached_on=on, today=on, evidence_url=None, note=None, actor=tpk,
-                request_id=rid,
-            )  # fmt: skip
-        elif step == 5:
-            commitment.amend(
-                changes={"description": f"A long history for the read benchmarks (revision {n})."},
-                reason="kept up to date", actor=dia, request_id=rid,
-            )  # fmt: skip
+            action.respond(commitment=commitment, response=Response.CONFIRMED, note=None, actor=hui_e, request_id=rid)
+            action.respond(commitment=commitment, response=Response.CONFIRMED, note=None, actor=tpk, request_id=rid)
+            actions.append(action)
+            made += 1
         else:
-            commitment.report_progress(completion=Completion.LIMITED, note=f"Report {n}", actor=dia, request_id=rid)
-        if commitment.version % 100 == 0 or commitment.version == events:
-            ledger.commit(commitment)
+            step = commitment.version % 40
+            if step == 10:
+                milestone = uuid4()
+                commitment.add_milestone(
+                    milestone_id=milestone, title=f"Milestone {n}", due_on=on, actor=dia, request_id=rid
+                )
+            elif step == 11 and commitment.milestones:
+                commitment.reach_milestone(
+                    milestone_id=milestone, reached_on=on, today=on, evidence_url=None, note=None, actor=tpk,
+                    request_id=rid,
+                )  # fmt: skip
+            elif step == 30:
+                commitment.report_progress(
+                    completion=Completion.LIMITED, note=f"Report {n}", as_of=on, actor=dia, request_id=rid
+                )
+            else:
+                commitment.amend(
+                    changes={"description": f"A long history for the read benchmarks (revision {n})."},
+                    reason="kept up to date", actor=dia, request_id=rid,
+                )  # fmt: skip
+            if commitment.version % 100 == 0:
+                ledger.commit(commitment, *actions)
+                actions = []
+        if len(actions) >= 100:
+            ledger.commit(commitment, *actions)
+            actions = []
+    ledger.commit(commitment, *actions)
     return commitment.id
 
 
@@ -120,6 +140,9 @@ def measure_r1_r3(settings: Settings) -> tuple[Result, Result]:
         long_id = long_commitment(ledger, "LONG", long_events)
         short_id = long_commitment(ledger, "SHORT", short_events)
 
+        long_version = ledger.load_commitment(long_id).version
+        short_version = ledger.load_commitment(short_id).version
+
         def cold(commitment_id: UUID, version: int) -> float:
             started = time.perf_counter()
             loaded: Any = ledger.repository.get(commitment_id, version=version)  # bypasses the cache
@@ -127,9 +150,9 @@ def measure_r1_r3(settings: Settings) -> tuple[Result, Result]:
             assert loaded.version == version
             return elapsed
 
-        cold(long_id, long_events), cold(short_id, short_events)  # warm up the statements
-        long_load = median([cold(long_id, long_events) for _ in range(loads)])
-        short_load = median([cold(short_id, short_events) for _ in range(loads)])
+        cold(long_id, long_version), cold(short_id, short_version)  # warm up the statements
+        long_load = median([cold(long_id, long_version) for _ in range(loads)])
+        short_load = median([cold(short_id, short_version) for _ in range(loads)])
 
         history = ledger.commitment_history(long_id)
         first, last = (datetime.fromisoformat(history[n]["recorded_at"]) for n in (0, -1))
@@ -148,7 +171,13 @@ def measure_r1_r3(settings: Settings) -> tuple[Result, Result]:
             travelled.append(time.perf_counter() - started)
     finally:
         ledger.close()
-    details = {"long_events": long_events, "short_events": short_events, "loads": loads}
+    details = {
+        "long_events": long_events,
+        "short_events": short_events,
+        "long_own_events": long_version,
+        "short_own_events": short_version,
+        "loads": loads,
+    }
     return (
         ratio_row(
             "R1",
@@ -220,6 +249,83 @@ class TimelinePages:
 
     def details(self) -> dict[str, Any]:
         return {"events": self.size, "pages": len(self.times), "median_s": median(self.times)}
+
+
+# -- R5: commands on a commitment with thousands of joint actions ------------------------------------
+
+
+def measure_r5(settings: Settings) -> Result:
+    """Commands through the application (each its own unit of work) on a commitment with
+    3,000 joint actions ÷ the same commands on a new commitment with the same partners,
+    in alternating rounds: a joint action recorded, a response to it, a milestone added,
+    a progress report. Medians of the single commands."""
+    actions_wanted = settings.size(3_000, 600)
+    per_kind = settings.size(100, 20)
+    ledger = open_ledger(f"sqlite:///{settings.folder}/r5.db")
+    try:
+        load_demo(ledger)
+        # Total events of a long commitment with about that many actions (see long_commitment).
+        events = actions_wanted * 3 * 20 // 17 + 150
+        say(f"R5: building a commitment with {actions_wanted:,} joint actions ({events:,} events)")
+        big = long_commitment(ledger, "R5BIG", events)
+        actions = sum(1 for _ in ledger.read_models.actions_of(big))
+        dia, hui_e, tpk = actor_of(DIA), actor_of(HUI_E), actor_of(TPK)
+        created = ledger.create_commitment(
+            title="A new commitment", description="", action_plan="Benchmarks", external_ref="R5NEW",
+            starts_on=date(2014, 7, 1), ends_on=date(2016, 6, 30), ogp_values=[OgpValue.CIVIC_PARTICIPATION],
+            visibility=Visibility.PUBLIC, actor=dia, request_id="r5-new",
+        )  # fmt: skip
+        new = created.aggregate_id
+        ledger.add_partner(new, partner_id=hui_e.id, role=PartnerRole.COMMUNITY, actor=dia, request_id="r5-1")
+        ledger.add_partner(new, partner_id=tpk.id, role=PartnerRole.SUPPORT, actor=dia, request_id="r5-2")
+        on = date(2015, 6, 1)
+
+        def round_on(commitment_id: UUID, n: int) -> list[float]:
+            times = []
+            started = time.perf_counter()
+            action = ledger.record_joint_action(
+                commitment_id, summary=f"Workshop {n}", occurred_on=on, partner_ids=[hui_e.id],
+                actor=dia, request_id=f"r5-a-{n}",
+            )  # fmt: skip
+            times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            ledger.respond_to_action(
+                commitment_id, action.aggregate_id, response=Response.CONFIRMED, actor=hui_e, request_id=f"r5-r-{n}"
+            )
+            times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            ledger.add_milestone(commitment_id, title=f"Milestone {n}", due_on=on, actor=tpk, request_id=f"r5-m-{n}")
+            times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            ledger.report_progress(
+                commitment_id, completion=Completion.LIMITED, note=f"Report {n}", as_of=on, actor=dia,
+                request_id=f"r5-p-{n}",
+            )  # fmt: skip
+            times.append(time.perf_counter() - started)
+            return times
+
+        for n in range(5):  # warm up: both cached, statements compiled
+            round_on(big, -n - 1), round_on(new, -n - 1)
+        say(f"R5: {per_kind * 4:,} commands on each, alternating")
+        on_big: list[float] = []
+        on_new: list[float] = []
+        for n in range(per_kind):
+            on_big += round_on(big, n)
+            on_new += round_on(new, n)
+    finally:
+        ledger.close()
+    return ratio_row(
+        "R5",
+        f"a command on a commitment with {actions:,} joint actions ÷ on a new commitment (median)",
+        median(on_big),
+        median(on_new),
+        "s",
+        "≤ 1.5",
+        settings,
+        {"actions": actions, "commands_each": len(on_big), "events": events},
+        higher_is_better=False,
+        bound=1.5,
+    )
 
 
 def measure_r2(settings: Settings) -> Result:

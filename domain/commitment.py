@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.domain import Snapshot as LibrarySnapshot
 
 from domain.errors import (
+    ActionWithdrawn,
     AlreadyPartner,
     AlreadyResponded,
     CommitmentWithdrawn,
@@ -32,12 +33,17 @@ from domain.values import (
     REF_MAX,
     TITLE_MAX,
     ActionResponse,
+    ActionState,
+    ActionStatus,
     Actor,
+    ActorRole,
+    Assessment,
+    AssessmentStage,
     Completion,
-    JointAction,
     Membership,
     Milestone,
     OgpValue,
+    OpenedGovernment,
     PartnerKind,
     PartnerRole,
     ProgressReport,
@@ -67,12 +73,26 @@ class Amendment(TypedDict, total=False):
     visibility: Visibility
 
 
+class MilestoneChange(TypedDict, total=False):
+    """What a change of a milestone changes (``MilestoneChanged.changes``)."""
+
+    title: str
+    due_on: date
+
+
 def pack_parts(state: dict[str, Any]) -> dict[str, Any]:
     """A commitment's state with its parts as rows of strings (ids in hex, dates and
     instants in ISO 8601) and None; ``unpack_parts`` reverses it exactly."""
     packed = dict(state)
     packed["partners"] = [
-        [m.partner_id.hex, m.name, m.kind.value, m.role.value, m.joined_at.isoformat()]
+        [
+            m.partner_id.hex,
+            m.name,
+            m.kind.value,
+            m.role.value,
+            m.joined_at.isoformat(),
+            m.joined_on.isoformat() if m.joined_on else None,
+        ]
         for m in state["partners"].values()
     ]
     packed["milestones"] = [
@@ -95,10 +115,31 @@ def pack_parts(state: dict[str, Any]) -> dict[str, Any]:
             [p.hex for p in a.partner_ids],
             a.evidence_url,
             [[r.partner_id.hex, r.response.value, r.note, r.responded_at.isoformat()] for r in a.responses.values()],
+            a.status.value,
+            a.withdrawal_reason,
         ]
         for a in state["actions"].values()
     ]
-    packed["progress"] = [[r.completion.value, r.note, r.reported_at.isoformat()] for r in state["progress"]]
+    packed["progress"] = [
+        [r.completion.value, r.note, r.reported_at.isoformat(), r.as_of.isoformat() if r.as_of else None]
+        for r in state["progress"]
+    ]
+    packed["assessments"] = [
+        [
+            a.id.hex,
+            a.stage.value,
+            a.assessed_on.isoformat(),
+            a.completion.value,
+            a.did_it_open_government.value if a.did_it_open_government else None,
+            a.starred,
+            a.report_url,
+            a.note,
+            a.assessor_id.hex,
+            a.assessor_name,
+            a.recorded_at.isoformat(),
+        ]
+        for a in state["assessments"]
+    ]
     return packed
 
 
@@ -108,8 +149,15 @@ def unpack_parts(packed: dict[str, Any]) -> dict[str, Any]:
     state["partners"] = {
         str(m.partner_id): m
         for m in (
-            Membership(UUID(pid), name, PartnerKind(kind), PartnerRole(role), instant(joined))
-            for pid, name, kind, role, joined in packed["partners"]
+            Membership(
+                UUID(pid),
+                name,
+                PartnerKind(kind),
+                PartnerRole(role),
+                instant(joined),
+                day(rest[0]) if rest and rest[0] else None,
+            )
+            for pid, name, kind, role, joined, *rest in packed["partners"]
         )
     }
     state["milestones"] = {
@@ -122,7 +170,7 @@ def unpack_parts(packed: dict[str, Any]) -> dict[str, Any]:
     state["actions"] = {
         str(a.id): a
         for a in (
-            JointAction(
+            ActionState(
                 UUID(aid),
                 summary,
                 day(occurred),
@@ -133,12 +181,33 @@ def unpack_parts(packed: dict[str, Any]) -> dict[str, Any]:
                     str(UUID(pid)): ActionResponse(UUID(pid), Response(response), note, instant(at))
                     for pid, response, note, at in responses
                 },
+                ActionStatus(rest[0]) if rest else ActionStatus.RECORDED,
+                rest[1] if rest else None,
             )
-            for aid, summary, occurred, recorder, named, evidence, responses in packed["actions"]
+            for aid, summary, occurred, recorder, named, evidence, responses, *rest in packed["actions"]
         )
     }
     state["progress"] = [
-        ProgressReport(Completion(completion), note, instant(at)) for completion, note, at in packed["progress"]
+        ProgressReport(Completion(completion), note, instant(at), day(rest[0]) if rest and rest[0] else None)
+        for completion, note, at, *rest in packed["progress"]
+    ]
+    state["assessments"] = [
+        Assessment(
+            UUID(aid),
+            AssessmentStage(stage),
+            day(assessed),
+            Completion(completion),
+            OpenedGovernment(opened) if opened else None,
+            starred,
+            report,
+            note,
+            UUID(assessor),
+            assessor_name,
+            instant(at),
+        )
+        for aid, stage, assessed, completion, opened, starred, report, note, assessor, assessor_name, at in packed.get(
+            "assessments", []
+        )
     ]
     return state
 
@@ -149,15 +218,23 @@ def normalise_values(values: list[OgpValue]) -> list[OgpValue]:
 
 
 class Commitment(Aggregate):
-    """A commitment of an action plan, with its partners, milestones, joint actions
-    and progress reports. Withdrawn, it refuses every further change."""
+    """A commitment of an action plan, with its partners, milestones, progress reports
+    and independent assessments. Joint actions are aggregates of their own
+    (``domain.joint_action``); ``actions`` holds only those recorded in the commitment's
+    own stream, as release 0.1.0 did, which keep their rules here. Withdrawn, a
+    commitment refuses every further change."""
 
-    # v2 of the aggregate's state added ``visibility`` (v1 snapshots were all public).
-    class_version = 2
+    # v2 of the aggregate's state added ``visibility`` (v1 snapshots were all public);
+    # v3 added ``assessments``.
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state.setdefault("visibility", Visibility.PUBLIC)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state.setdefault("assessments", [])
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Commitment:
         """Commands work on a copy of the cached aggregate (the repository deep-copies
@@ -247,8 +324,9 @@ class Commitment(Aggregate):
         self.withdrawal_reason: str | None = None
         self.partners: dict[str, Membership] = {}
         self.milestones: dict[str, Milestone] = {}
-        self.actions: dict[str, JointAction] = {}
+        self.actions: dict[str, ActionState] = {}  # recorded in this stream (release 0.1.0)
         self.progress: list[ProgressReport] = []
+        self.assessments: list[Assessment] = []
         self.created_by = actor.id
         self.recorded_now: datetime | None = None
 
@@ -297,6 +375,7 @@ class Commitment(Aggregate):
             name=lead_name,
             kind=lead_kind,
             role=PartnerRole.LEAD,
+            joined_on=starts_on,
             actor=actor,
             request_id=request_id,
             timestamp=commitment.created_on,
@@ -329,8 +408,19 @@ class Commitment(Aggregate):
             raise NotPermitted(f"only a {wanted} agency of this commitment may do this")
 
     @property
+    def latest_report(self) -> ProgressReport | None:
+        """The self-report about the latest date: by ``as_of`` (a report without one, as
+        release 0.1.0 recorded them, is about the day it was recorded), the later
+        recorded among reports about the same day. A report recorded late about an
+        earlier date does not replace a newer one."""
+        if not self.progress:
+            return None
+        return max(self.progress, key=lambda r: (r.as_of or r.reported_at.date(), r.reported_at))
+
+    @property
     def completion(self) -> Completion | None:
-        return self.progress[-1].completion if self.progress else None
+        latest = self.latest_report
+        return latest.completion if latest is not None else None
 
     # -- commands -------------------------------------------------------------
 
@@ -371,10 +461,14 @@ class Commitment(Aggregate):
         name: str,
         kind: PartnerKind,
         role: PartnerRole,
+        joined_on: date | None = None,
+        today: date | None = None,
         actor: Actor,
         request_id: str,
     ) -> None:
-        """A lead invites a partner; the role must fit the partner's kind."""
+        """A lead invites a partner; the role must fit the partner's kind. ``joined_on``
+        is the date the partnership began in the world, if it is not the day it is
+        recorded (not in the future)."""
         self.check_active()
         self.check_lead(actor)
         if self.is_partner(partner_id):
@@ -384,22 +478,50 @@ class Commitment(Aggregate):
                 f"a {kind.value} partner cannot take the {role.value} role"
                 " (leads and supports are agencies; others take part as community)"
             )
+        if joined_on is not None:
+            check_day(joined_on, "joined_on")
+            if today is not None and joined_on > today:
+                raise InvalidValue("joined_on", "must not be in the future")
         self._partner_joined(
-            partner_id=partner_id, name=nfc(name), kind=kind, role=role, actor=actor, request_id=request_id
+            partner_id=partner_id,
+            name=nfc(name),
+            kind=kind,
+            role=role,
+            joined_on=joined_on,
+            actor=actor,
+            request_id=request_id,
         )
 
-    @event("PartnerJoined")
+    class PartnerJoined(Event):
+        """``PartnerJoined``. Version 1 had no ``joined_on`` (the date the partnership
+        began in the world): it reads as unknown."""
+
+        class_version = 2
+        partner_id: UUID
+        name: str
+        kind: PartnerKind
+        role: PartnerRole
+        joined_on: date | None
+        actor: Actor
+        request_id: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("joined_on", None)
+
+    @event(PartnerJoined)
     def _partner_joined(
         self,
         partner_id: UUID,
         name: str,
         kind: PartnerKind,
         role: PartnerRole,
+        joined_on: date | None,
         actor: Actor,
         request_id: str,
     ) -> None:
         joined_at = self.recorded_now or self.modified_on
-        self.partners[str(partner_id)] = Membership(partner_id, name, kind, role, joined_at)
+        self.partners[str(partner_id)] = Membership(partner_id, name, kind, role, joined_at, joined_on)
 
     def remove_partner(self, *, partner_id: UUID, reason: str, actor: Actor, request_id: str) -> None:
         """A lead removes a partner, or a partner leaves; the last lead cannot."""
@@ -434,6 +556,44 @@ class Commitment(Aggregate):
     @event("MilestoneAdded")
     def _milestone_added(self, milestone_id: UUID, title: str, due_on: date, actor: Actor, request_id: str) -> None:
         self.milestones[str(milestone_id)] = Milestone(milestone_id, title, due_on)
+
+    def change_milestone(
+        self,
+        *,
+        milestone_id: UUID,
+        title: str | None = None,
+        due_on: date | None = None,
+        reason: str,
+        actor: Actor,
+        request_id: str,
+    ) -> None:
+        """A lead or support agency retitles or reschedules a milestone not yet reached,
+        giving a reason."""
+        self.check_active()
+        self.check_agency_member(actor, (PartnerRole.LEAD, PartnerRole.SUPPORT))
+        milestone = self.milestones.get(str(milestone_id))
+        if milestone is None:
+            raise UnknownMilestone("no such milestone in this commitment")
+        if milestone.reached_on is not None:
+            raise MilestoneAlreadyReached(f"this milestone was reached on {milestone.reached_on}: it stays as it was")
+        reason = clean_text(reason, "reason", NOTE_MAX, required=True)
+        changes: MilestoneChange = {}
+        if title is not None and clean_title(title) != milestone.title:
+            changes["title"] = clean_title(title)
+        if due_on is not None and due_on != milestone.due_on:
+            changes["due_on"] = check_day(due_on, "due_on")
+        if not changes:
+            raise NothingChanged("the change changes nothing")
+        self._milestone_changed(
+            milestone_id=milestone_id, changes=changes, reason=reason, actor=actor, request_id=request_id
+        )
+
+    @event("MilestoneChanged")
+    def _milestone_changed(
+        self, milestone_id: UUID, changes: MilestoneChange, reason: str, actor: Actor, request_id: str
+    ) -> None:
+        key = str(milestone_id)
+        self.milestones[key] = replace(self.milestones[key], **changes)
 
     def reach_milestone(
         self,
@@ -481,22 +641,19 @@ class Commitment(Aggregate):
             self.milestones[key], reached_on=reached_on, evidence_url=evidence_url, note=note
         )
 
-    def record_joint_action(
-        self,
-        *,
-        action_id: UUID,
-        summary: str,
-        occurred_on: date,
-        partner_ids: list[UUID],
-        evidence_url: str | None,
-        actor: Actor,
-        request_id: str,
-    ) -> None:
-        """An agency partner records what it did with other partners of the commitment."""
+    # -- joint actions ---------------------------------------------------------
+    # New joint actions are aggregates of their own (``domain.joint_action``), recorded
+    # after ``check_action_partners``. The events below are those release 0.1.0 recorded
+    # in the commitment's own stream: the commitment still applies them, and its partners
+    # still respond to those actions (and their recorders withdraw them) here.
+
+    def check_action_partners(self, actor: Actor, partner_ids: list[UUID]) -> list[UUID]:
+        """For a new joint action recorded by ``actor``: the commitment is active, the
+        actor is one of its partners, and the others named (at least one) are current
+        partners too. Returns the others, each once, in the order given."""
         self.check_active()
-        self.check_agency_member(actor, (PartnerRole.LEAD, PartnerRole.SUPPORT))
-        if str(action_id) in self.actions:
-            raise InvalidValue("action_id", "already used in this commitment")
+        if not actor.is_partner or not self.is_partner(actor.id):
+            raise NotPermitted("only a partner of this commitment records its joint actions")
         others: list[UUID] = []
         for partner_id in partner_ids:
             if partner_id != actor.id and partner_id not in others:
@@ -506,15 +663,16 @@ class Commitment(Aggregate):
         strangers = [str(p) for p in others if not self.is_partner(p)]
         if strangers:
             raise NotPartner(f"not partners of this commitment: {', '.join(strangers)}")
-        self._joint_action_recorded(
-            action_id=action_id,
-            summary=clean_title(summary, "summary", NOTE_MAX),
-            occurred_on=check_day(occurred_on, "occurred_on"),
-            partner_ids=others,
-            evidence_url=clean_url(evidence_url),
-            actor=actor,
-            request_id=request_id,
-        )
+        return others
+
+    def check_may_respond(self, actor: Actor) -> None:
+        """A partner named in a joint action responds only while the commitment is
+        active and it is still one of the commitment's partners."""
+        self.check_active()
+        if not actor.is_partner:
+            raise NotPermitted("only partners named in the joint action may respond to it")
+        if not self.is_partner(actor.id):
+            raise NotPartner("this partner has left the commitment and no longer responds to its joint actions")
 
     @event("JointActionRecorded")
     def _joint_action_recorded(
@@ -527,20 +685,22 @@ class Commitment(Aggregate):
         actor: Actor,
         request_id: str,
     ) -> None:
-        self.actions[str(action_id)] = JointAction(
+        self.actions[str(action_id)] = ActionState(
             action_id, summary, occurred_on, actor.id, list(partner_ids), evidence_url
         )
 
     def respond_to_action(
         self, *, action_id: UUID, response: Response, note: str | None, actor: Actor, request_id: str
     ) -> None:
-        """A partner named in a joint action confirms or disputes it, once."""
-        self.check_active()
+        """A partner named in a joint action of this stream confirms or disputes it, once."""
         action = self.actions.get(str(action_id))
         if action is None:
             raise UnknownJointAction("no such joint action in this commitment")
         if actor.id not in action.partner_ids:
             raise NotNamedInAction("only partners named in the joint action may respond to it")
+        self.check_may_respond(actor)
+        if action.status is ActionStatus.WITHDRAWN:
+            raise ActionWithdrawn("this joint action was withdrawn by its recorder")
         if str(actor.id) in action.responses:
             raise AlreadyResponded("this partner has already responded to the joint action")
         note = clean_optional(note, "note", NOTE_MAX)
@@ -548,6 +708,31 @@ class Commitment(Aggregate):
             self._joint_action_confirmed(action_id=action_id, note=note, actor=actor, request_id=request_id)
         else:
             self._joint_action_disputed(action_id=action_id, note=note, actor=actor, request_id=request_id)
+
+    def withdraw_action(self, *, action_id: UUID, reason: str, actor: Actor, request_id: str) -> None:
+        """The partner that recorded a joint action of this stream, while still a
+        partner, withdraws it."""
+        self.check_active()
+        action = self.actions.get(str(action_id))
+        if action is None:
+            raise UnknownJointAction("no such joint action in this commitment")
+        if actor.id != action.recorded_by:
+            raise NotPermitted("only the partner that recorded the joint action withdraws it")
+        if not self.is_partner(actor.id):
+            raise NotPartner("this partner has left the commitment and no longer withdraws its joint actions")
+        if action.status is ActionStatus.WITHDRAWN:
+            raise ActionWithdrawn("this joint action was already withdrawn")
+        self._joint_action_withdrawn(
+            action_id=action_id,
+            reason=clean_text(reason, "reason", NOTE_MAX, required=True),
+            actor=actor,
+            request_id=request_id,
+        )
+
+    @event("JointActionWithdrawn")
+    def _joint_action_withdrawn(self, action_id: UUID, reason: str, actor: Actor, request_id: str) -> None:
+        key = str(action_id)
+        self.actions[key] = replace(self.actions[key], status=ActionStatus.WITHDRAWN, withdrawal_reason=reason)
 
     def _record_response(self, action_id: UUID, response: Response, note: str | None, actor: Actor) -> None:
         responded_at = self.recorded_now or self.modified_on
@@ -564,18 +749,128 @@ class Commitment(Aggregate):
     def _joint_action_disputed(self, action_id: UUID, note: str | None, actor: Actor, request_id: str) -> None:
         self._record_response(action_id, Response.DISPUTED, note, actor)
 
-    def report_progress(self, *, completion: Completion, note: str, actor: Actor, request_id: str) -> None:
-        """A lead reports completion on OGP's scale; every report is kept."""
+    def report_progress(
+        self,
+        *,
+        completion: Completion,
+        note: str,
+        as_of: date | None = None,
+        today: date | None = None,
+        actor: Actor,
+        request_id: str,
+    ) -> None:
+        """A lead reports completion on OGP's scale, as at the date the report describes
+        (not in the future); every report is kept."""
         self.check_active()
         self.check_lead(actor)
+        if as_of is not None:
+            check_day(as_of, "as_of")
+            if today is not None and as_of > today:
+                raise InvalidValue("as_of", "must not be in the future")
         self._progress_reported(
-            completion=completion, note=clean_text(note, "note", NOTE_MAX), actor=actor, request_id=request_id
+            completion=completion,
+            note=clean_text(note, "note", NOTE_MAX),
+            as_of=as_of,
+            actor=actor,
+            request_id=request_id,
         )
 
-    @event("ProgressReported")
-    def _progress_reported(self, completion: Completion, note: str, actor: Actor, request_id: str) -> None:
+    class ProgressReported(Event):
+        """``ProgressReported``. Version 1 had no ``as_of`` (the date the report
+        describes): it reads as unknown."""
+
+        class_version = 2
+        completion: Completion
+        note: str
+        as_of: date | None
+        actor: Actor
+        request_id: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("as_of", None)
+
+    @event(ProgressReported)
+    def _progress_reported(
+        self, completion: Completion, note: str, as_of: date | None, actor: Actor, request_id: str
+    ) -> None:
         reported_at = self.recorded_now or self.modified_on
-        self.progress.append(ProgressReport(completion, note, reported_at))
+        self.progress.append(ProgressReport(completion, note, reported_at, as_of))
+
+    def record_assessment(
+        self,
+        *,
+        assessment_id: UUID,
+        stage: AssessmentStage,
+        assessed_on: date,
+        completion: Completion,
+        did_it_open_government: OpenedGovernment | None = None,
+        starred: bool = False,
+        report_url: str | None = None,
+        note: str | None = None,
+        today: date,
+        actor: Actor,
+        request_id: str,
+    ) -> None:
+        """An independent assessor records its assessment of the commitment (on the
+        IRM's scales), as at the date it was made (not in the future)."""
+        self.check_active()
+        if actor.role is not ActorRole.ASSESSOR:
+            raise NotPermitted("only an independent assessor records assessments")
+        if any(a.id == assessment_id for a in self.assessments):
+            raise InvalidValue("assessment_id", "already used in this commitment")
+        if check_day(assessed_on, "assessed_on") > today:
+            raise InvalidValue("assessed_on", "must not be in the future")
+        self._assessment_recorded(
+            assessment_id=assessment_id,
+            stage=stage,
+            assessed_on=assessed_on,
+            completion=completion,
+            did_it_open_government=did_it_open_government,
+            starred=starred,
+            report_url=clean_url(report_url, "report_url"),
+            note=clean_optional(note, "note", NOTE_MAX),
+            actor=actor,
+            request_id=request_id,
+        )
+
+    @event("AssessmentRecorded")
+    def _assessment_recorded(
+        self,
+        assessment_id: UUID,
+        stage: AssessmentStage,
+        assessed_on: date,
+        completion: Completion,
+        did_it_open_government: OpenedGovernment | None,
+        starred: bool,
+        report_url: str | None,
+        note: str | None,
+        actor: Actor,
+        request_id: str,
+    ) -> None:
+        recorded_at = self.recorded_now or self.modified_on
+        self.assessments.append(
+            Assessment(
+                assessment_id,
+                stage,
+                assessed_on,
+                completion,
+                did_it_open_government,
+                starred,
+                report_url,
+                note,
+                actor.id,
+                actor.name,
+                recorded_at,
+            )
+        )
+
+    @property
+    def assessed_completion(self) -> Completion | None:
+        """The latest assessment's completion (by the date assessed, then recorded)."""
+        if not self.assessments:
+            return None
+        return max(self.assessments, key=lambda a: (a.assessed_on, a.recorded_at)).completion
 
     def withdraw(self, *, reason: str, actor: Actor, request_id: str) -> None:
         """A lead withdraws the commitment; it is frozen from then on."""

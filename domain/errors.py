@@ -86,6 +86,12 @@ class AlreadyResponded(DomainError):
     code = "already-responded"
 
 
+class ActionWithdrawn(DomainError):
+    """A joint action its recorder withdrew takes no responses and is not withdrawn twice."""
+
+    code = "action-withdrawn"
+
+
 class NotPermitted(DomainError):
     """The actor's role or partnership does not allow this command."""
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import NothingChanged
-from domain.values import NAME_MAX, REF_MAX, Actor, PartnerKind, clean_optional, clean_title
+from domain.values import NAME_MAX, NOTE_MAX, REF_MAX, Actor, PartnerKind, clean_optional, clean_text, clean_title
 
 
 class Partner(Aggregate):
@@ -47,12 +48,28 @@ class Partner(Aggregate):
             request_id=request_id,
         )
 
-    def rename(self, *, name: str, actor: Actor, request_id: str) -> None:
+    def rename(self, *, name: str, reason: str, actor: Actor, request_id: str) -> None:
+        """An admin renames the partner, giving a reason. What was recorded under the old
+        name keeps it; what is shown from now on uses the new one."""
         name = clean_title(name, "name", NAME_MAX)
         if name == self.name:
             raise NothingChanged("the partner already has that name")
-        self._renamed(name=name, actor=actor, request_id=request_id)
+        reason = clean_text(reason, "reason", NOTE_MAX, required=True)
+        self._renamed(name=name, reason=reason, actor=actor, request_id=request_id)
 
-    @event("PartnerRenamed")
-    def _renamed(self, name: str, actor: Actor, request_id: str) -> None:
+    class PartnerRenamed(Aggregate.Event):
+        """``PartnerRenamed``. Version 1 had no ``reason``: it reads as none given."""
+
+        class_version = 2
+        name: str
+        reason: str | None
+        actor: Actor
+        request_id: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("reason", None)
+
+    @event(PartnerRenamed)
+    def _renamed(self, name: str, reason: str | None, actor: Actor, request_id: str) -> None:
         self.name = name

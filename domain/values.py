@@ -43,7 +43,13 @@ class ActorRole(Enum):
     AGENCY = "agency"
     COMMUNITY = "community"
     AUDITOR = "auditor"
+    ASSESSOR = "assessor"  # an independent reviewer: reads as an auditor, records assessments
     ADMIN = "admin"
+
+    @property
+    def sees_everything(self) -> bool:
+        """Auditors, assessors and admins see partners-only commitments too."""
+        return self in (ActorRole.AUDITOR, ActorRole.ASSESSOR, ActorRole.ADMIN)
 
 
 class Visibility(Enum):
@@ -77,6 +83,29 @@ class Response(Enum):
     DISPUTED = "disputed"
 
 
+class ActionStatus(Enum):
+    RECORDED = "recorded"
+    WITHDRAWN = "withdrawn"
+
+
+class AssessmentStage(Enum):
+    """When in a plan's life an independent assessment was made."""
+
+    MID_TERM = "mid_term"
+    END_OF_TERM = "end_of_term"
+    OTHER = "other"
+
+
+class OpenedGovernment(Enum):
+    """The OGP Independent Reporting Mechanism's "did it open government?" scale."""
+
+    WORSENED = "worsened"
+    DID_NOT_CHANGE = "did_not_change"
+    MARGINAL = "marginal"
+    MAJOR = "major"
+    OUTSTANDING = "outstanding"
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who recorded an event: a partner acting as agency or community (``id`` is the
@@ -99,7 +128,8 @@ class Membership:
     name: str
     kind: PartnerKind
     role: PartnerRole
-    joined_at: datetime
+    joined_at: datetime  # when the membership was recorded
+    joined_on: date | None = None  # the date the partnership began in the world, where given
 
 
 @dataclass(frozen=True)
@@ -113,7 +143,12 @@ class Milestone:
 
 
 @dataclass(frozen=True)
-class JointAction:
+class ActionState:
+    """What a joint action is at some moment: the claim, the responses of the partners
+    it names, and whether its recorder withdrew it. (A ``JointAction`` aggregate's state,
+    and the state of an action a commitment recorded in its own stream before actions
+    were aggregates of their own.)"""
+
     id: UUID
     summary: str
     occurred_on: date
@@ -122,6 +157,8 @@ class JointAction:
     evidence_url: str | None = None
     # partner id (as canonical string) -> its response and note
     responses: dict[str, ActionResponse] = field(default_factory=dict)
+    status: ActionStatus = ActionStatus.RECORDED
+    withdrawal_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +174,24 @@ class ProgressReport:
     completion: Completion
     note: str
     reported_at: datetime
+    as_of: date | None = None  # the date the report describes (None: reports of release 0.1.0)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """An independent reviewer's assessment of a commitment (IRM scale)."""
+
+    id: UUID
+    stage: AssessmentStage
+    assessed_on: date
+    completion: Completion
+    did_it_open_government: OpenedGovernment | None
+    starred: bool
+    report_url: str | None
+    note: str | None
+    assessor_id: UUID
+    assessor_name: str
+    recorded_at: datetime
 
 
 TITLE_MAX = 200

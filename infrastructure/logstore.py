@@ -37,6 +37,7 @@ class SqlLogStore:
         self._aggregate = sql(
             "SELECT position, document, leaf FROM tutahi_event_log WHERE originator_id = ? ORDER BY originator_version"
         )
+        self._last_version = sql("SELECT max(originator_version) FROM tutahi_event_log WHERE originator_id = ?")
         self._scan = sql(
             "SELECT position, document, leaf FROM tutahi_event_log "
             "WHERE position >= ? AND position < ? ORDER BY position"
@@ -81,6 +82,10 @@ class SqlLogStore:
     def aggregate_documents(self, aggregate_id: UUID) -> list[StoredDocument]:
         rows = self._rows(self._aggregate, (self.sql.uuid(aggregate_id),))
         return [StoredDocument(row[0], _bytes(row[1]), _bytes(row[2])) for row in rows]
+
+    def last_version(self, aggregate_id: UUID) -> int:
+        rows = self._rows(self._last_version, (self.sql.uuid(aggregate_id),))
+        return int(rows[0][0] or 0)
 
     def scan(self, batch: int = 4096, size: int | None = None) -> Iterator[Sequence[tuple[int, bytes, bytes]]]:
         """The whole log up to ``size`` (default: its size now) in position order, in

@@ -6,34 +6,41 @@ memberships come and go, so that no command pays a statement for it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, inspect, or_, select
 from sqlalchemy.engine import Row
 
 from application.errors import BadQuery
 from application.ports import (
+    ActionRecord,
     CommitmentSummary,
     Page,
     PartnerRow,
     TimelineEntry,
     Viewer,
 )
-from domain.values import fold
+from domain.values import ActionResponse, ActionState, ActionStatus, Response, fold
 from infrastructure.driver import DriverSql
 from infrastructure.store import engine_of
 from infrastructure.tables import (
     READ_MODEL_TABLES,
+    action_responses,
+    actions,
     commitment_summaries,
     memberships,
     metadata,
     partner_timeline,
     partners,
+    read_model_schema,
     timeline_entries,
 )
+
+READ_MODEL_SCHEMA = 2  # raised when a read model's table changes: older tables are rebuilt from the log
 
 # The partner timeline's triggers: a timeline entry goes to every partner of its
 # commitment; a partner who joins gains every entry of the commitment, one who leaves
@@ -113,34 +120,81 @@ class SqlReadModels:
         self.engine = engine_of(recorder)
         self.dialect = self.engine.dialect.name
         sql = self.sql = DriverSql(self.dialect)
+        self.outdated = False  # the tables were made anew: the owner rebuilds them from the log
         with self.recorder.transaction(commit=True) as session:
             connection = session.connection()
             if self.dialect == "postgresql":  # several processes may start at once
                 connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7710321)")
-            metadata.create_all(connection, tables=list(READ_MODEL_TABLES), checkfirst=True)
-            for statement in trigger_ddl(self.dialect):
-                connection.exec_driver_sql(statement)
+            self.outdated = self._make_tables(connection)
         self._add_timeline = sql(
-            "INSERT INTO rm_timeline (position, commitment_id, version, recorded_us, occurred_on, kind, actor_id, "
-            "actor_name, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO rm_timeline (position, commitment_id, aggregate_id, version, recorded_us, occurred_on, kind, "
+            "actor_id, actor_name, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         self._upsert_partner = sql(
             "INSERT INTO rm_partners (id, name, kind, external_ref, registered_us, position, search_text) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, "
             "external_ref = excluded.external_ref, search_text = excluded.search_text"
         )
-        summary_columns = [c.name for c in commitment_summaries.columns]
-        updated = ", ".join(
-            f"{name} = excluded.{name}" for name in summary_columns if name not in ("id", "created_position")
-        )
-        marks = ", ".join("?" for _ in summary_columns)
+        written = [c.name for c in commitment_summaries.columns if c.name != "lead_names"]
+        updated = ", ".join(f"{name} = excluded.{name}" for name in written if name not in ("id", "created_position"))
+        marks = ", ".join("?" for _ in written)
+        self._summary_columns = written
+        # The lead names are made from the lead memberships, which follow renames.
+        aggregate = "string_agg(name, '; ' ORDER BY partner_id)" if sql.postgres else "group_concat(name, '; ')"
+
+        def leads_of(commitment: str) -> str:
+            return (
+                f"(SELECT COALESCE({aggregate}, '') FROM (SELECT name, partner_id FROM rm_memberships "
+                f"WHERE commitment_id = {commitment} AND role = 'lead' ORDER BY partner_id) AS leads)"
+            )
+
         self._upsert_summary = sql(
-            f"INSERT INTO rm_commitments ({', '.join(summary_columns)}) VALUES ({marks}) "
-            f"ON CONFLICT (id) DO UPDATE SET {updated}"
+            f"INSERT INTO rm_commitments ({', '.join(written)}, lead_names) VALUES ({marks}, {leads_of('?')}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updated}, lead_names = excluded.lead_names"
         )
-        self._join = sql("INSERT INTO rm_memberships (commitment_id, partner_id, role) VALUES (?, ?, ?)")
-        self._leave = sql("DELETE FROM rm_memberships WHERE commitment_id = ? AND partner_id = ?")
-        self._names = sql("SELECT id, name FROM rm_partners WHERE id = ?")
+        self._renamed_leads = sql(
+            f"UPDATE rm_commitments SET lead_names = {leads_of('rm_commitments.id')} WHERE id IN "
+            "(SELECT commitment_id FROM rm_memberships WHERE partner_id = ? AND role = 'lead')"
+        )
+        self._join = sql(
+            "INSERT INTO rm_memberships (commitment_id, partner_id, role, name, name_key) VALUES (?, ?, ?, ?, ?)"
+        )
+        self._leave = sql("DELETE FROM rm_memberships WHERE commitment_id = ? AND partner_id = ? RETURNING name")
+        self._rename = sql("UPDATE rm_memberships SET name = ?, name_key = ? WHERE partner_id = ?")
+        self._add_action = sql(
+            "INSERT INTO rm_actions (action_id, commitment_id, position, recorded_us, summary, occurred_on, "
+            "recorded_by, partner_ids, evidence_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        self._add_response = sql(
+            "INSERT INTO rm_action_responses (action_id, partner_id, commitment_id, position, recorded_us, response, "
+            "note) SELECT ?, ?, commitment_id, ?, ?, ?, ? FROM rm_actions WHERE action_id = ?"
+        )
+        self._withdraw_action = sql("UPDATE rm_actions SET withdrawn_us = ?, withdrawal_reason = ? WHERE action_id = ?")
+
+    def _make_tables(self, connection: Any) -> bool:
+        """Creates the tables and triggers; tables of an older schema are dropped first.
+        True if tables were made over existing ones (their rows must be rebuilt)."""
+        present = set(inspect(connection).get_table_names())
+        version = None
+        if read_model_schema.name in present:
+            version = connection.execute(select(read_model_schema.c.version)).scalar()
+        older = [t for t in (*READ_MODEL_TABLES, read_model_schema) if t.name in present]
+        outdated = version != READ_MODEL_SCHEMA and any(t is not read_model_schema for t in older)
+        if version != READ_MODEL_SCHEMA:
+            for table in reversed(older):
+                table.drop(connection)
+        metadata.create_all(connection, tables=[*READ_MODEL_TABLES, read_model_schema], checkfirst=True)
+        if version != READ_MODEL_SCHEMA and not outdated:
+            connection.execute(read_model_schema.insert().values(version=READ_MODEL_SCHEMA))
+        for statement in trigger_ddl(self.dialect):
+            connection.exec_driver_sql(statement)
+        return outdated
+
+    def mark_current(self, tx: Any) -> None:
+        """After a rebuild: the tables are of this schema."""
+        tx.execute(read_model_schema.delete())
+        tx.execute(read_model_schema.insert().values(version=READ_MODEL_SCHEMA))
+        self.outdated = False
 
     def _read(self) -> Any:
         return self.recorder.transaction(commit=False)
@@ -161,9 +215,15 @@ class SqlReadModels:
             ),
         )
 
-    def partner_name(self, tx: Any, partner_id: UUID) -> str | None:
-        row = tx.connection().exec_driver_sql(self._names, (self.sql.uuid(partner_id),)).first()
-        return None if row is None else str(row[1])
+    def partner_names(self, tx: Any, ids: Sequence[UUID]) -> dict[UUID, str]:
+        """Partners' names now, by id."""
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = tx.connection().exec_driver_sql(
+            self.sql(f"SELECT id, name FROM rm_partners WHERE id IN ({marks})"), tuple(self.sql.uuid(i) for i in ids)
+        )
+        return {self.sql.uuid_out(row[0]): row[1] for row in rows}
 
     def add_timeline_entries(self, tx: Any, entries: Sequence[TimelineEntry]) -> None:
         uuid, day = self.sql.uuid, self.sql.day
@@ -171,6 +231,7 @@ class SqlReadModels:
             (
                 e.position,
                 uuid(e.commitment_id),
+                uuid(e.aggregate_id),
                 e.version,
                 to_us(e.recorded_at),
                 day(e.occurred_on),
@@ -194,28 +255,75 @@ class SqlReadModels:
             "status": summary.status,
             "visibility": summary.visibility,
             "completion": summary.completion,
+            "assessed_completion": summary.assessed_completion,
             "starts_on": self.sql.day(summary.starts_on),
             "ends_on": self.sql.day(summary.ends_on),
             "milestones_total": summary.milestones_total,
             "milestones_reached": summary.milestones_reached,
-            "lead_names": summary.lead_names,
             "created_us": to_us(summary.created_at),
             "updated_us": to_us(summary.updated_at),
             "created_position": summary.created_position,
             "updated_position": summary.updated_position,
             "search_text": summary.search_text,
         }
+        params = (*(values[name] for name in self._summary_columns), values["id"])
+        tx.connection().exec_driver_sql(self._upsert_summary, params)
+
+    def join(self, tx: Any, commitment_id: UUID, partner_id: UUID, role: str, name: str) -> None:
+        """A partner joined the commitment (its timeline gains the commitment's entries)."""
         tx.connection().exec_driver_sql(
-            self._upsert_summary, tuple(values[c.name] for c in commitment_summaries.columns)
+            self._join, (self.sql.uuid(commitment_id), self.sql.uuid(partner_id), role, name, fold(name))
         )
 
-    def join(self, tx: Any, commitment_id: UUID, partner_id: UUID, role: str) -> None:
-        """A partner joined the commitment (its timeline gains the commitment's entries)."""
-        tx.connection().exec_driver_sql(self._join, (self.sql.uuid(commitment_id), self.sql.uuid(partner_id), role))
+    def leave(self, tx: Any, commitment_id: UUID, partner_id: UUID) -> str | None:
+        """A partner left the commitment (its timeline loses the commitment's entries);
+        its name, as the membership had it."""
+        row = tx.connection().exec_driver_sql(self._leave, (self.sql.uuid(commitment_id), self.sql.uuid(partner_id)))
+        found = row.first()
+        return None if found is None else str(found[0])
 
-    def leave(self, tx: Any, commitment_id: UUID, partner_id: UUID) -> None:
-        """A partner left the commitment (its timeline loses the commitment's entries)."""
-        tx.connection().exec_driver_sql(self._leave, (self.sql.uuid(commitment_id), self.sql.uuid(partner_id)))
+    def rename_member(self, tx: Any, partner_id: UUID, name: str) -> None:
+        """A partner's new name reaches its memberships and the lead names of its commitments."""
+        connection = tx.connection()
+        connection.exec_driver_sql(self._rename, (name, fold(name), self.sql.uuid(partner_id)))
+        connection.exec_driver_sql(self._renamed_leads, (self.sql.uuid(partner_id),))
+
+    def add_action(
+        self, tx: Any, position: int, recorded_at: datetime, commitment_id: UUID, state: ActionState
+    ) -> None:
+        uuid = self.sql.uuid
+        tx.connection().exec_driver_sql(
+            self._add_action,
+            (
+                uuid(state.id),
+                uuid(commitment_id),
+                position,
+                to_us(recorded_at),
+                state.summary,
+                self.sql.day(state.occurred_on),
+                uuid(state.recorded_by),
+                json.dumps([str(p) for p in state.partner_ids]),
+                state.evidence_url,
+            ),
+        )
+
+    def add_action_response(self, tx: Any, action_id: UUID, position: int, response: ActionResponse) -> None:
+        uuid = self.sql.uuid
+        tx.connection().exec_driver_sql(
+            self._add_response,
+            (
+                uuid(action_id),
+                uuid(response.partner_id),
+                position,
+                to_us(response.responded_at),
+                response.response.value,
+                response.note,
+                uuid(action_id),
+            ),
+        )
+
+    def withdraw_action(self, tx: Any, action_id: UUID, position: int, recorded_at: datetime, reason: str) -> None:
+        tx.connection().exec_driver_sql(self._withdraw_action, (to_us(recorded_at), reason, self.sql.uuid(action_id)))
 
     def clear_read_models(self, tx: Any) -> None:
         for table in reversed(READ_MODEL_TABLES):
@@ -225,10 +333,10 @@ class SqlReadModels:
 
     def version_before(self, aggregate_id: UUID, recorded_after: datetime) -> int | None:
         """The commitment's last version recorded at or before the instant (None: it did
-        not exist yet), from its timeline (every event of a commitment has an entry)."""
+        not exist yet), from its own timeline entries (every event of a commitment has one)."""
         at = to_us(recorded_after)
         t = timeline_entries.c
-        mine = t.commitment_id == aggregate_id
+        mine = t.aggregate_id == aggregate_id
         with self._read() as session:
             first_later = session.execute(select(func.min(t.version)).where(mine, t.recorded_us > at)).scalar()
             if first_later is None:
@@ -266,7 +374,8 @@ class SqlReadModels:
         if visible is not True:
             conditions.append(visible)
         for term in _like_terms(q):
-            conditions.append(c.search_text.like(term, escape="\\"))
+            named = exists().where(memberships.c.commitment_id == c.id, memberships.c.name_key.like(term, escape="\\"))
+            conditions.append(or_(c.search_text.like(term, escape="\\"), named))
         if action_plan:
             conditions.append(c.action_plan == action_plan)
         if status:
@@ -298,6 +407,7 @@ class SqlReadModels:
             status=row.status,
             visibility=row.visibility,
             completion=row.completion,
+            assessed_completion=row.assessed_completion,
             starts_on=row.starts_on,
             ends_on=row.ends_on,
             milestones_total=row.milestones_total,
@@ -315,6 +425,7 @@ class SqlReadModels:
         return TimelineEntry(
             position=row.position,
             commitment_id=row.commitment_id,
+            aggregate_id=row.aggregate_id,
             version=row.version,
             recorded_at=from_us(row.recorded_us),
             occurred_on=row.occurred_on,
@@ -352,6 +463,63 @@ class SqlReadModels:
         if visible is not True:
             query = query.where(visible)
         return self._timeline_page(query, limit, after, pt.position)
+
+    def member_names(self, commitment_id: UUID) -> dict[str, str]:
+        """The names now of the commitment's partners, by id (as canonical strings)."""
+        m = memberships.c
+        with self._read() as session:
+            rows = session.execute(select(m.partner_id, m.name).where(m.commitment_id == commitment_id))
+            return {str(row.partner_id): row.name for row in rows}
+
+    def actions_of(self, commitment_id: UUID, at: datetime | None = None) -> list[ActionRecord]:
+        """The commitment's joint actions as they are, or were at the instant ``at``, in
+        the order recorded."""
+        a, r = actions.c, action_responses.c
+        found = select(actions).where(a.commitment_id == commitment_id).order_by(a.position)
+        answered = select(action_responses).where(r.commitment_id == commitment_id).order_by(r.position)
+        return self._actions(found, answered, at)
+
+    def action_record(self, action_id: UUID, at: datetime | None = None) -> ActionRecord | None:
+        a, r = actions.c, action_responses.c
+        found = select(actions).where(a.action_id == action_id)
+        answered = select(action_responses).where(r.action_id == action_id).order_by(r.position)
+        records = self._actions(found, answered, at)
+        return records[0] if records else None
+
+    def _actions(self, found: Select[Any], answered: Select[Any], at: datetime | None) -> list[ActionRecord]:
+        cutoff = to_us(at) if at is not None else None
+        with self._read() as session:
+            rows = list(session.execute(found))
+            responses = list(session.execute(answered))
+        by_action: dict[UUID, list[Row[Any]]] = {}
+        for row in responses:
+            if cutoff is None or row.recorded_us <= cutoff:
+                by_action.setdefault(row.action_id, []).append(row)
+        records = []
+        for row in rows:
+            if cutoff is not None and row.recorded_us > cutoff:
+                continue
+            withdrawn = row.withdrawn_us is not None and (cutoff is None or row.withdrawn_us <= cutoff)
+            answers = by_action.get(row.action_id, [])
+            state = ActionState(
+                row.action_id,
+                row.summary,
+                row.occurred_on,
+                row.recorded_by,
+                [UUID(p) for p in json.loads(row.partner_ids)],
+                row.evidence_url,
+                {
+                    str(x.partner_id): ActionResponse(
+                        x.partner_id, Response(x.response), x.note, from_us(x.recorded_us)
+                    )
+                    for x in answers
+                },
+                ActionStatus.WITHDRAWN if withdrawn else ActionStatus.RECORDED,
+                row.withdrawal_reason if withdrawn else None,
+            )
+            version = 1 + len(answers) + (1 if withdrawn else 0)
+            records.append(ActionRecord(state, row.commitment_id, from_us(row.recorded_us), row.position, version))
+        return records
 
     def partner_row(self, partner_id: UUID) -> PartnerRow | None:
         with self._read() as session:

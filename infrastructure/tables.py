@@ -83,6 +83,7 @@ commitment_summaries = Table(
     Column("status", String(20), nullable=False),
     Column("visibility", String(20), nullable=False),
     Column("completion", String(20)),
+    Column("assessed_completion", String(20)),
     Column("starts_on", Date, nullable=False),
     Column("ends_on", Date, nullable=False),
     Column("milestones_total", Integer, nullable=False),
@@ -103,6 +104,8 @@ memberships = Table(
     Column("commitment_id", Uuid, primary_key=True),
     Column("partner_id", Uuid, primary_key=True),
     Column("role", String(20), nullable=False),
+    Column("name", Text, nullable=False),  # the partner's name now (renames reach it)
+    Column("name_key", Text, nullable=False),  # the name folded for search
     Index("rm_memberships_partner", "partner_id", "commitment_id"),
 )
 
@@ -111,6 +114,7 @@ timeline_entries = Table(
     metadata,
     Column("position", BigInteger, primary_key=True, autoincrement=False),
     Column("commitment_id", Uuid, nullable=False),
+    Column("aggregate_id", Uuid, nullable=False),  # the commitment, or one of its joint actions
     Column("version", Integer, nullable=False),
     Column("recorded_us", BigInteger, nullable=False),
     Column("occurred_on", Date),
@@ -119,7 +123,7 @@ timeline_entries = Table(
     Column("actor_name", Text, nullable=False),
     Column("summary", Text, nullable=False),
     Index("rm_timeline_commitment", "commitment_id", "position"),
-    Index("rm_timeline_recorded", "commitment_id", "recorded_us"),  # a commitment's version as at an instant
+    Index("rm_timeline_recorded", "aggregate_id", "recorded_us"),  # a commitment's version as at an instant
 )
 
 # Each timeline entry once per partner of its commitment (its partners now, as the
@@ -135,4 +139,51 @@ partner_timeline = Table(
     Index("rm_partner_timeline_commitment", "commitment_id", "partner_id"),
 )
 
-READ_MODEL_TABLES = (partners, commitment_summaries, memberships, timeline_entries, partner_timeline)
+# Joint actions as they are and were: each action once, with its withdrawal if any, and
+# each response; a commitment's actions as at any instant are the rows recorded by then.
+actions = Table(
+    "rm_actions",
+    metadata,
+    Column("action_id", Uuid, primary_key=True),
+    Column("commitment_id", Uuid, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("recorded_us", BigInteger, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("occurred_on", Date, nullable=False),
+    Column("recorded_by", Uuid, nullable=False),
+    Column("partner_ids", Text, nullable=False),  # JSON list of ids
+    Column("evidence_url", Text),
+    Column("withdrawn_us", BigInteger),
+    Column("withdrawal_reason", Text),
+    Index("rm_actions_commitment", "commitment_id", "position"),
+)
+
+action_responses = Table(
+    "rm_action_responses",
+    metadata,
+    Column("action_id", Uuid, primary_key=True),
+    Column("partner_id", Uuid, primary_key=True),
+    Column("commitment_id", Uuid, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("recorded_us", BigInteger, nullable=False),
+    Column("response", String(20), nullable=False),
+    Column("note", Text),
+    Index("rm_action_responses_commitment", "commitment_id", "position"),
+)
+
+# The version of the read models' tables: older ones are dropped and rebuilt from the log.
+read_model_schema = Table(
+    "rm_schema",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+)
+
+READ_MODEL_TABLES = (
+    partners,
+    commitment_summaries,
+    memberships,
+    timeline_entries,
+    partner_timeline,
+    actions,
+    action_responses,
+)

@@ -160,6 +160,7 @@ def _access_log(app: Flask) -> None:
             json.dumps(
                 {
                     "request_id": g.get("request_id"),
+                    "client_request_id": g.get("client_request_id"),
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,

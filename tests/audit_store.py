@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -18,6 +19,7 @@ from application.demo import DIA, TPK, load_demo, partner_id
 from application.ledger import Ledger
 from application.logformat import leaf_hash
 from domain.values import Actor, ActorRole, Completion, OgpValue, PartnerKind, PartnerRole, Response, Visibility
+from interfaces.composition import open_ledger
 from tests.conftest import ADMIN
 
 KINDS = ("flip", "delete_event", "swap", "edit_leaf", "edit_index", "edit_node")
@@ -25,6 +27,20 @@ KINDS = ("flip", "delete_event", "swap", "edit_leaf", "edit_index", "edit_node")
 
 def rid() -> str:
     return f"audit-test-{uuid4()}"
+
+
+@cache
+def demo_size() -> int:
+    """How many events the demo loads into an empty store. Tests count from it rather
+    than from a number written down: the demo's data grows with the domain."""
+    ledger = open_ledger("sqlite:///:memory:")
+    try:
+        load_demo(ledger)
+        size = ledger.log_size()
+    finally:
+        ledger.close()
+    assert size > 0
+    return size
 
 
 def populate(ledger: Ledger, extra_rounds: int = 1) -> None:
@@ -81,7 +97,13 @@ def populate(ledger: Ledger, extra_rounds: int = 1) -> None:
             actor=dia,
             request_id=rid(),
         )
-        ledger.rename_partner(iwi.id, name=f"Ngāti Whātua o Ōrākei {round_number}", actor=ADMIN, request_id=rid())
+        ledger.rename_partner(
+            iwi.id,
+            name=f"Ngāti Whātua o Ōrākei {round_number}",
+            reason="The iwi's own spelling",
+            actor=ADMIN,
+            request_id=rid(),
+        )
 
 
 # -- edits straight in the database -------------------------------------------------------

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from uuid import UUID, uuid4
 
 import pytest
@@ -92,7 +93,8 @@ def memory_ledger() -> Iterator[Ledger]:
 
 
 ADMIN = Actor(ActorRole.ADMIN, UUID("00000000-0000-4000-8000-00000000a0a0"), "Tūtahi operator")
-AUDITOR = Actor(ActorRole.AUDITOR, UUID("00000000-0000-4000-8000-00000000a0d1"), "Independent Reporting Mechanism")
+AUDITOR = Actor(ActorRole.AUDITOR, UUID("00000000-0000-4000-8000-00000000a0d1"), "Office of the Auditor-General")
+ASSESSOR = Actor(ActorRole.ASSESSOR, UUID("00000000-0000-4000-8000-00000000a0a5"), "Independent Reporting Mechanism")
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class World:
     hui_e: Actor
     iwi: Actor
     tinz: Actor
+    assessor: Actor = ASSESSOR
 
 
 def register(ledger: Ledger, name: str, kind: PartnerKind) -> Actor:
@@ -129,3 +132,32 @@ def make_world(ledger: Ledger) -> World:
 @pytest.fixture
 def world(ledger: Ledger) -> World:
     return make_world(ledger)
+
+
+def record_legacy_action(
+    ledger: Ledger,
+    commitment_id: UUID,
+    *,
+    summary: str,
+    occurred_on: date,
+    partner_ids: Sequence[UUID],
+    actor: Actor,
+    request_id: str = "legacy-action",
+) -> UUID:
+    """Records a joint action in the commitment's own stream, as release 0.1.0 did (the
+    commitment's own ``JointActionRecorded``), and returns its id. Today's ledger records
+    joint actions as aggregates of their own and has no command for this; it still
+    applies, shows and takes responses to the actions stores of 0.1.0 hold."""
+    commitment = ledger.load_commitment(commitment_id)
+    action_id = uuid4()
+    commitment._joint_action_recorded(
+        action_id=action_id,
+        summary=summary,
+        occurred_on=occurred_on,
+        partner_ids=list(partner_ids),
+        evidence_url=None,
+        actor=actor,
+        request_id=request_id,
+    )
+    ledger.commit(commitment)
+    return action_id

@@ -20,8 +20,40 @@ COMMITMENT_FIELDS = frozenset(
         "partners",
         "milestones",
         "actions",
+        "assessments",
+        "assessed_completion",
         "created_at",
         "updated_at",
+    }
+)
+# A joint action, as GET /commitments/{id}/actions/{action_id} serves it.
+ACTION_FIELDS = frozenset(
+    {
+        "id",
+        "commitment_id",
+        "summary",
+        "occurred_on",
+        "recorded_by",
+        "partner_ids",
+        "evidence_url",
+        "responses",
+        "status",
+        "version",
+    }
+)
+# An independent assessment.
+ASSESSMENT_FIELDS = frozenset(
+    {
+        "id",
+        "stage",
+        "assessed_on",
+        "completion",
+        "did_it_open_government",
+        "starred",
+        "report_url",
+        "note",
+        "assessor",
+        "recorded_at",
     }
 )
 
@@ -40,3 +72,6 @@ EVENT_FIELDS = frozenset(
         "leaf_hash",
     }
 )
+# Fields an event document has only sometimes: the client's X-Request-Id, if it sent one,
+# and the event class's version, where the class changed after the first release.
+EVENT_OPTIONAL_FIELDS = frozenset({"client_request_id", "class_version"})

@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 
 import domain.commitment
+import domain.joint_action
 import domain.values
 from domain.errors import InvalidValue
 
@@ -37,4 +38,5 @@ def older_release() -> Iterator[None]:
         patch.setattr(domain.values, "storable", storable_in_0_1_0)
         patch.setattr(domain.values, "BIDI_CONTROLS", NOTHING)
         patch.setattr(domain.commitment, "check_day", any_day)
+        patch.setattr(domain.joint_action, "check_day", any_day)
         yield

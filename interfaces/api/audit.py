@@ -34,6 +34,8 @@ from interfaces.rendering import csv_cell
 blp = ApiBlueprint("audit", __name__, url_prefix="/api/v1", description="The verifiable event log (auditors)")
 
 AUDITORS = (ActorRole.AUDITOR, ActorRole.ADMIN)
+# Those who read the whole record: auditors, independent assessors and admins.
+READERS = tuple(role for role in ActorRole if role.sees_everything)
 NDJSON = "application/x-ndjson"
 CSV = "text/csv"
 CSV_COLUMNS = [
@@ -57,7 +59,7 @@ CSV_COLUMNS = [
 
 @blp.route("/events")
 class Events(MethodView):
-    @requires(*AUDITORS)
+    @requires(*READERS)
     @problems(blp, 403)
     @blp.arguments(LogQuery, location="query")
     @blp.response(200, EventList)
@@ -172,7 +174,7 @@ def _csv() -> Iterator[str]:
 
 @blp.route("/export/events.jsonl")
 class ExportEvents(MethodView):
-    @requires(*AUDITORS)
+    @requires(*READERS)
     @problems(blp, 403)
     @blp.alt_response(
         200,
@@ -189,7 +191,7 @@ class ExportEvents(MethodView):
 
 @blp.route("/export/commitments.csv")
 class ExportCommitments(MethodView):
-    @requires(*AUDITORS)
+    @requires(*READERS)
     @problems(blp, 403)
     @blp.alt_response(
         200,

@@ -1,4 +1,6 @@
-"""``/api/v1/commitments``: agencies record, partners respond, anyone reads what it may."""
+"""``/api/v1/commitments``: agencies record commitments, milestones and progress;
+partners record joint actions and respond to them; assessors record assessments; anyone
+reads what it may."""
 
 from __future__ import annotations
 
@@ -28,6 +30,11 @@ from interfaces.api.schemas import (
     ActionRecord,
     ActionRecorded,
     ActionRespond,
+    ActionSchema,
+    ActionWithdrawal,
+    AssessmentList,
+    AssessmentRecord,
+    AssessmentRecorded,
     CommitmentAmend,
     CommitmentChanged,
     CommitmentCreate,
@@ -39,6 +46,7 @@ from interfaces.api.schemas import (
     EventList,
     MilestoneAdd,
     MilestoneAdded,
+    MilestoneChange,
     MilestoneReach,
     PageQuery,
     PartnerAdd,
@@ -51,11 +59,12 @@ from interfaces.api.schemas import (
     TimelinePage,
     Withdrawal,
 )
-from interfaces.api.views import changed, done, entry_doc, page, summary_doc
+from interfaces.api.views import done, entry_doc, page, summary_doc
 
 blp = ApiBlueprint("commitments", __name__, url_prefix="/api/v1", description="Commitments and their history")
 
 ETAG_HEADER = {"ETag": {"description": "The commitment's version, quoted", "schema": {"type": "string"}}}
+ACTION_ETAG = {"ETag": {"description": "The joint action's version, quoted", "schema": {"type": "string"}}}
 
 
 def request_id() -> str:
@@ -70,6 +79,29 @@ def version_for(commitment_id: UUID, *, required: bool = False) -> int | None:
 def by_caller(commitment_id: UUID) -> dict[str, Any]:
     """Who is changing the commitment, in which request, from which version (If-Match)."""
     return {"actor": require_actor(), "request_id": request_id(), "expected_version": version_for(commitment_id)}
+
+
+def changed(result: CommandResult) -> dict[str, Any]:
+    """A commitment after a command, with the log position of its last event."""
+    return services().ledger.changed_document(result)
+
+
+def by_caller_of_action(commitment_id: UUID, action_id: UUID) -> dict[str, Any]:
+    """Who is changing the joint action, in which request, from which of the action's
+    versions (``If-Match`` names the action's ETag)."""
+    ledger = services().ledger
+    version = expected_version(
+        required=False,
+        current=lambda: int(ledger.get_action(commitment_id, action_id, current_actor())["version"]),
+    )
+    return {"actor": require_actor(), "request_id": request_id(), "expected_version": version}
+
+
+def action_changed(result: CommandResult, action_id: UUID) -> tuple[dict[str, Any], dict[str, str]]:
+    """A joint action after a command, with the log position of the command's event and
+    the action's own ETag."""
+    action = result.action(action_id)
+    return {**action, "position": result.position}, {"ETag": etag_of(action["version"])}
 
 
 @blp.route("/commitments")
@@ -208,6 +240,28 @@ class Milestones(MethodView):
         )
 
 
+@blp.route("/commitments/<uuid:commitment_id>/milestones/<uuid:milestone_id>")
+class MilestoneResource(MethodView):
+    @requires()
+    @problems(blp, *WRITE)
+    @blp.arguments(MilestoneChange)
+    @records(blp, 200, MilestoneAdded, headers=ETAG_HEADER)
+    @if_match(required=True)
+    @blp.doc(operationId="changeMilestone")
+    def patch(self, body: dict[str, Any], commitment_id: UUID, milestone_id: UUID) -> Command:
+        """A lead or support agency retitles or reschedules a milestone, giving a reason.
+
+        ``If-Match`` (the commitment's ETag) is required. A reached milestone stays as
+        it was (409)."""
+        caller = {**by_caller(commitment_id), "expected_version": version_for(commitment_id, required=True)}
+        return Command(
+            lambda idempotency: services().ledger.change_milestone(
+                commitment_id, milestone_id, **body, **caller, idempotency=idempotency
+            ),
+            lambda result: done(result, **result.part("milestones", milestone_id)),
+        )
+
+
 @blp.route("/commitments/<uuid:commitment_id>/milestones/<uuid:milestone_id>/reached")
 class MilestoneReached(MethodView):
     @requires()
@@ -229,44 +283,129 @@ class MilestoneReached(MethodView):
 
 @blp.route("/commitments/<uuid:commitment_id>/actions")
 class Actions(MethodView):
-    @requires()
+    @requires(ActorRole.AGENCY, ActorRole.COMMUNITY)
     @problems(blp, *WRITE)
     @blp.arguments(ActionRecord)
-    @records(blp, 201, ActionRecorded, headers=ETAG_HEADER)
+    @records(blp, 201, ActionRecorded, headers={**ACTION_ETAG, "Location": {"schema": {"type": "string"}}})
     @if_match()
     @blp.doc(operationId="recordAction")
     def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
-        """An agency partner records a joint action with other partners of the commitment."""
+        """A partner (an agency or a community partner) records a joint action.
+
+        It names at least one other current partner of the commitment, who each confirm
+        or dispute it. ``If-Match``, if sent, names the commitment's version; the
+        response's ``ETag`` is the new action's."""
         caller = by_caller(commitment_id)
+
+        def render(result: CommandResult) -> tuple[dict[str, Any], dict[str, str]]:
+            assert result.created_id is not None
+            body, headers = action_changed(result, result.created_id)
+            return body, {**headers, "Location": f"/api/v1/commitments/{commitment_id}/actions/{result.created_id}"}
+
         return Command(
             lambda idempotency: services().ledger.record_joint_action(
                 commitment_id, **body, **caller, idempotency=idempotency
             ),
-            lambda result: done(result, **result.part("actions", result.created_id)),
+            render,
+        )
+
+
+@blp.route("/commitments/<uuid:commitment_id>/actions/<uuid:action_id>")
+class ActionResource(MethodView):
+    @blp.response(200, ActionSchema, headers=ACTION_ETAG)
+    @blp.doc(operationId="getAction")
+    def get(self, commitment_id: UUID, action_id: UUID) -> Any:
+        """Read one joint action of a commitment: its claim, responses and status."""
+        document = services().ledger.get_action(commitment_id, action_id, current_actor())
+        return document, 200, {"ETag": etag_of(document["version"])}
+
+
+@blp.route("/commitments/<uuid:commitment_id>/actions/<uuid:action_id>/withdrawal")
+class ActionWithdraw(MethodView):
+    @requires(ActorRole.AGENCY, ActorRole.COMMUNITY)
+    @problems(blp, *WRITE)
+    @blp.arguments(ActionWithdrawal)
+    @records(blp, 200, ActionRecorded, headers=ACTION_ETAG)
+    @if_match()
+    @blp.doc(operationId="withdrawAction")
+    def post(self, body: dict[str, Any], commitment_id: UUID, action_id: UUID) -> Command:
+        """The partner that recorded a joint action withdraws it, giving a reason.
+
+        A withdrawn action stays on the record, marked so, and takes no responses.
+        ``If-Match``, if sent, names the action's version."""
+        caller = by_caller_of_action(commitment_id, action_id)
+        return Command(
+            lambda idempotency: services().ledger.withdraw_action(
+                commitment_id, action_id, **body, **caller, idempotency=idempotency
+            ),
+            lambda result: action_changed(result, action_id),
         )
 
 
 @blp.route("/commitments/<uuid:commitment_id>/actions/<uuid:action_id>/responses")
 class ActionResponses(MethodView):
-    @requires()
+    @requires(ActorRole.AGENCY, ActorRole.COMMUNITY)
     @problems(blp, *WRITE)
     @blp.arguments(ActionRespond)
-    @records(blp, 201, ResponseRecorded, headers=ETAG_HEADER)
+    @records(blp, 201, ResponseRecorded, headers=ACTION_ETAG)
     @if_match()
     @blp.doc(operationId="respondToAction")
     def post(self, body: dict[str, Any], commitment_id: UUID, action_id: UUID) -> Command:
-        """A partner named in the joint action confirms or disputes it."""
-        caller = by_caller(commitment_id)
+        """A partner named in the joint action, still a partner, confirms or disputes it.
+
+        Once, and not after it has left the commitment (409). ``If-Match``, if sent,
+        names the action's version."""
+        caller = by_caller_of_action(commitment_id, action_id)
         responder = str(caller["actor"].id)
 
-        def render(result: CommandResult) -> dict[str, Any]:
-            action = result.part("actions", action_id)
+        def render(result: CommandResult) -> tuple[dict[str, Any], dict[str, str]]:
+            action, headers = action_changed(result, action_id)
             response = next(r for r in action["responses"] if r["partner_id"] == responder)
-            return done(result, action_id=action_id, response=response)
+            body = {
+                "commitment_id": commitment_id,
+                "version": action["version"],
+                "position": result.position,
+                "action_id": action_id,
+                "response": response,
+            }
+            return body, headers
 
         return Command(
             lambda idempotency: services().ledger.respond_to_action(
                 commitment_id, action_id, **body, **caller, idempotency=idempotency
+            ),
+            render,
+        )
+
+
+@blp.route("/commitments/<uuid:commitment_id>/assessments")
+class Assessments(MethodView):
+    @blp.response(200, AssessmentList)
+    @blp.doc(operationId="listAssessments")
+    def get(self, commitment_id: UUID) -> dict[str, Any]:
+        """The commitment's independent assessments, oldest first."""
+        return {"items": services().ledger.assessments(commitment_id, current_actor()), "next": None}
+
+    @requires(ActorRole.ASSESSOR)
+    @problems(blp, *WRITE)
+    @blp.arguments(AssessmentRecord)
+    @records(blp, 201, AssessmentRecorded, headers=ETAG_HEADER)
+    @if_match()
+    @blp.doc(operationId="recordAssessment")
+    def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
+        """An independent assessor records its assessment of the commitment.
+
+        On the OGP Independent Reporting Mechanism's scales; shown apart from the
+        agencies' own progress reports."""
+        caller = by_caller(commitment_id)
+
+        def render(result: CommandResult) -> dict[str, Any]:
+            assessment = next(a for a in result.assessments() if a["id"] == str(result.created_id))
+            return done(result, **assessment)
+
+        return Command(
+            lambda idempotency: services().ledger.record_assessment(
+                commitment_id, **body, **caller, idempotency=idempotency
             ),
             render,
         )
@@ -281,7 +420,7 @@ class Progress(MethodView):
     @if_match()
     @blp.doc(operationId="reportProgress")
     def post(self, body: dict[str, Any], commitment_id: UUID) -> Command:
-        """A lead reports completion on OGP's scale."""
+        """A lead reports completion on OGP's scale, as at the date the report describes."""
         caller = by_caller(commitment_id)
         return Command(
             lambda idempotency: services().ledger.report_progress(
@@ -330,14 +469,14 @@ class Events(MethodView):
     def get(self, commitment_id: UUID) -> dict[str, Any]:
         """Every event of the commitment in version order.
 
-        For auditors, admins and the commitment's partners."""
+        For auditors, assessors, admins and the commitment's partners."""
         actor = require_actor()
         ledger = services().ledger
         document = ledger.get_commitment(commitment_id, actor)
-        if actor.role not in (ActorRole.AUDITOR, ActorRole.ADMIN) and not any(
-            p["id"] == str(actor.id) for p in document["partners"]
-        ):
-            raise Problem(403, "only auditors, admins and the commitment's partners read its events", code="forbidden")
+        if not actor.role.sees_everything and not any(p["id"] == str(actor.id) for p in document["partners"]):
+            raise Problem(
+                403, "only auditors, assessors, admins and the commitment's partners read its events", code="forbidden"
+            )
         return {"items": ledger.commitment_history(commitment_id, actor), "next": None}
 
 

@@ -21,6 +21,7 @@ from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
 from application.audit import Auditor
+from application.core import CLIENT_REQUEST_ID
 from application.credentials import Credentials
 from application.errors import ApplicationError
 from application.idempotency import Idempotency, KeptResponse
@@ -70,12 +71,15 @@ def request_line_length() -> int:
 
 
 def begin_request() -> None:
-    """Runs before every request: the request id, a malformed ``Idempotency-Key``
+    """Runs before every request: the request id (the service's; a well-formed
+    ``X-Request-Id`` the client sent is kept beside it), a malformed ``Idempotency-Key``
     refused, and the caller if it sent a token (an unknown or revoked token is refused
     at once, on any route). A request line longer than gunicorn reads (``tutahi
     serve``) is refused here too, alike, whatever server runs the app."""
     given = request.headers.get("X-Request-Id", "")
-    g.request_id = given if VISIBLE_ASCII.match(given) else uuid4().hex
+    g.request_id = uuid4().hex  # always the service's own: events and problems carry it
+    g.client_request_id = given if VISIBLE_ASCII.match(given) else None
+    CLIENT_REQUEST_ID.set(g.client_request_id)
     if request_line_length() > MAX_REQUEST_LINE:
         raise Problem(414, f"the request line is over {MAX_REQUEST_LINE} bytes", code="uri-too-long")
     g.actor = None
@@ -375,6 +379,11 @@ def records(
     return decorate
 
 
+def forget_client_request_id(_: BaseException | None) -> None:
+    CLIENT_REQUEST_ID.set(None)
+
+
 def install(app: Flask) -> None:
     app.before_request(begin_request)
     app.after_request(end_request)
+    app.teardown_request(forget_client_request_id)

@@ -9,8 +9,17 @@ from flask.views import MethodView
 
 from domain.values import ActorRole
 from interfaces.api.commitments import request_id
-from interfaces.api.docs import WRITE, problems
-from interfaces.api.http import ApiBlueprint, Command, records, require_actor, requires, services
+from interfaces.api.docs import WRITE, if_match, problems
+from interfaces.api.http import (
+    ApiBlueprint,
+    Command,
+    etag_of,
+    expected_version,
+    records,
+    require_actor,
+    requires,
+    services,
+)
 from interfaces.api.problems import Problem
 from interfaces.api.schemas import (
     PageQuery,
@@ -18,10 +27,13 @@ from interfaces.api.schemas import (
     PartnerCreated,
     PartnerListQuery,
     PartnerPage,
+    PartnerRename,
     PartnerSchema,
     TimelinePage,
 )
 from interfaces.api.views import entry_doc, page, partner_row_doc
+
+PARTNER_ETAG = {"ETag": {"description": "The partner's version, quoted", "schema": {"type": "string"}}}
 
 blp = ApiBlueprint("partners", __name__, url_prefix="/api/v1", description="Partners: agencies and community partners")
 
@@ -57,11 +69,38 @@ class Partners(MethodView):
 @blp.route("/partners/<uuid:partner_id>")
 class PartnerResource(MethodView):
     @requires()
-    @blp.response(200, PartnerSchema)
+    @blp.response(200, PartnerSchema, headers=PARTNER_ETAG)
     @blp.doc(operationId="getPartner")
-    def get(self, partner_id: UUID) -> dict[str, Any]:
+    def get(self, partner_id: UUID) -> Any:
         """Read one partner."""
-        return services().ledger.get_partner(partner_id)
+        document = services().ledger.get_partner(partner_id)
+        return document, 200, {"ETag": etag_of(document["version"])}
+
+    @requires(ActorRole.ADMIN)
+    @problems(blp, *WRITE)
+    @blp.arguments(PartnerRename)
+    @records(blp, 200, PartnerCreated, headers=PARTNER_ETAG)
+    @if_match()
+    @blp.doc(operationId="renamePartner")
+    def patch(self, body: dict[str, Any], partner_id: UUID) -> Command:
+        """Rename a partner, giving a reason (admins).
+
+        Commitment documents, search and later timeline sentences use the new name;
+        earlier timeline entries keep the name as it was. ``If-Match``, if sent, names
+        the partner's version."""
+        ledger = services().ledger
+        version = expected_version(required=False, current=lambda: int(ledger.get_partner(partner_id)["version"]))
+        return Command(
+            lambda idempotency: ledger.rename_partner(
+                partner_id,
+                **body,
+                actor=require_actor(),
+                request_id=request_id(),
+                expected_version=version,
+                idempotency=idempotency,
+            ),
+            lambda result: {**result.document, "position": result.position},
+        )
 
 
 @blp.route("/partners/<uuid:partner_id>/timeline")
@@ -74,8 +113,10 @@ class PartnerTimeline(MethodView):
     def get(self, query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
         """Timeline entries of every commitment the partner belongs to, newest first.
 
-        For that partner, auditors and admins."""
+        For that partner, auditors, assessors and admins."""
         actor = require_actor()
-        if actor.role not in (ActorRole.AUDITOR, ActorRole.ADMIN) and actor.id != partner_id:
-            raise Problem(403, "only the partner itself, auditors and admins read this timeline", code="forbidden")
+        if not actor.role.sees_everything and actor.id != partner_id:
+            raise Problem(
+                403, "only the partner itself, auditors, assessors and admins read this timeline", code="forbidden"
+            )
         return page(services().ledger.partner_timeline(partner_id, actor, **query), entry_doc)

@@ -18,6 +18,7 @@ from application.errors import (
     BadQuery,
     ConcurrentWrite,
     Forbidden,
+    LogIntegrityError,
     NotFound,
     StoreBusy,
     VersionMismatch,
@@ -82,12 +83,14 @@ def problem_response(
     code: str | None = None,
     errors: dict[str, list[str]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "type": f"urn:tutahi:problem:{code or HTTPStatus(status).phrase.lower().replace(' ', '-')}",
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
+        **(extra or {}),
     }
     if errors:
         body["errors"] = errors
@@ -164,6 +167,11 @@ def register_problem_handlers(app: Flask, html: Callable[[int, str], Response] |
 
     @app.errorhandler(ApplicationError)
     def _application(error: ApplicationError) -> Response:
+        if isinstance(error, LogIntegrityError):
+            # Not the caller's fault and not to be retried: the stored log was changed
+            # behind the service's back. The operator's log says so too.
+            log.error("log integrity: %s (request %s)", error, g.get("request_id"))
+            return respond(500, str(error), code=error.code, extra={"position": error.position})
         if isinstance(error, BadQuery):
             return respond(422, str(error), code=error.code, errors={"query": [str(error)]})
         return respond(status_of(error), str(error), code=error.code)

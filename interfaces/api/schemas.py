@@ -19,9 +19,12 @@ from application.documents import instant
 from domain.values import (
     EARLIEST_DAY,
     LATEST_DAY,
+    ActionStatus,
     ActorRole,
+    AssessmentStage,
     Completion,
     OgpValue,
+    OpenedGovernment,
     PartnerKind,
     PartnerRole,
     Response,
@@ -156,6 +159,11 @@ class PartnerCreated(PartnerSchema):
     position = fields.Integer(required=True)
 
 
+class PartnerRename(Schema):
+    name = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
 class PartnerPage(Schema):
     items = fields.List(fields.Nested(PartnerSchema), required=True)
     next = fields.String(required=True, allow_none=True)
@@ -208,6 +216,11 @@ class CommitmentQuery(QuerySchema):
 class PartnerAdd(Schema):
     partner_id = fields.UUID(required=True)
     role = enum(PartnerRole, required=True)
+    joined_on = Day(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The date the partnership began, if not the day it is recorded (not in the future)."},
+    )
 
 
 class ReasonQuery(QuerySchema):
@@ -222,6 +235,12 @@ class ReasonBody(Schema):
 class MilestoneAdd(Schema):
     title = fields.String(required=True)
     due_on = Day(required=True)
+
+
+class MilestoneChange(Schema):
+    title = fields.String()
+    due_on = Day()
+    reason = fields.String(required=True)
 
 
 class MilestoneReach(Schema):
@@ -245,6 +264,25 @@ class ActionRespond(Schema):
 class ProgressReport(Schema):
     completion = enum(Completion, required=True)
     note = fields.String(required=True)
+    as_of = Day(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The date the report describes (default: today in New Zealand; not in the future)."},
+    )
+
+
+class AssessmentRecord(Schema):
+    stage = enum(AssessmentStage, required=True)
+    assessed_on = Day(required=True)
+    completion = enum(Completion, required=True)
+    did_it_open_government = enum(OpenedGovernment, load_default=None, allow_none=True)
+    starred = fields.Boolean(load_default=False)
+    report_url = fields.String(load_default=None, allow_none=True)
+    note = fields.String(load_default=None, allow_none=True)
+
+
+class ActionWithdrawal(Schema):
+    reason = fields.String(required=True)
 
 
 class Withdrawal(Schema):
@@ -261,7 +299,10 @@ class MembershipSchema(Schema):
     name = fields.String(required=True)
     kind = enum(PartnerKind, required=True)
     role = enum(PartnerRole, required=True)
-    joined_at = Instant(required=True)
+    joined_at = Instant(required=True, metadata={"description": "When the membership was recorded."})
+    joined_on = Day(
+        required=True, allow_none=True, metadata={"description": "The date the partnership began, where given."}
+    )
 
 
 class MilestoneSchema(Schema):
@@ -282,17 +323,50 @@ class ResponseSchema(Schema):
 
 class ActionSchema(Schema):
     id = fields.UUID(required=True)
+    commitment_id = fields.UUID(required=True)
     summary = fields.String(required=True)
     occurred_on = Day(required=True)
     recorded_by = fields.UUID(required=True)
     partner_ids = fields.List(fields.UUID(), required=True)
     evidence_url = fields.String(required=True, allow_none=True)
     responses = fields.List(fields.Nested(ResponseSchema), required=True)
+    status = enum(ActionStatus, required=True)
+    withdrawal_reason = fields.String(required=True, allow_none=True)
+    version = fields.Integer(
+        required=True, metadata={"description": "The action's own version (its ETag): it counts its events."}
+    )
 
 
-class ProgressSchema(ProgressReport):
-    """A progress report as recorded: what the lead sent, and when."""
+class AssessorRef(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
 
+
+class AssessmentSchema(Schema):
+    id = fields.UUID(required=True)
+    stage = enum(AssessmentStage, required=True)
+    assessed_on = Day(required=True)
+    completion = enum(Completion, required=True)
+    did_it_open_government = enum(OpenedGovernment, required=True, allow_none=True)
+    starred = fields.Boolean(required=True)
+    report_url = fields.String(required=True, allow_none=True)
+    note = fields.String(required=True, allow_none=True)
+    assessor = fields.Nested(AssessorRef, required=True)
+    recorded_at = Instant(required=True)
+
+
+class AssessmentList(Schema):
+    items = fields.List(fields.Nested(AssessmentSchema), required=True)
+    next = fields.String(required=True, allow_none=True)
+
+
+class ProgressSchema(Schema):
+    """A progress report as recorded: what the lead sent, the date it describes
+    (null for reports recorded before reports said it) and when it was recorded."""
+
+    completion = enum(Completion, required=True)
+    note = fields.String(required=True)
+    as_of = Day(required=True, allow_none=True)
     reported_at = Instant(required=True)
 
 
@@ -311,6 +385,13 @@ class CommitmentSchema(Schema):
     withdrawal_reason = fields.String(required=True, allow_none=True)
     completion = fields.Nested(ProgressSchema, required=True, allow_none=True)
     progress = fields.List(fields.Nested(ProgressSchema), required=True)
+    assessed_completion = enum(
+        Completion,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The latest independent assessment's completion (null: none yet)."},
+    )
+    assessments = fields.List(fields.Nested(AssessmentSchema), required=True)
     partners = fields.List(fields.Nested(MembershipSchema), required=True)
     milestones = fields.List(fields.Nested(MilestoneSchema), required=True)
     actions = fields.List(fields.Nested(ActionSchema), required=True)
@@ -335,8 +416,14 @@ class MilestoneAdded(CommandDone, MilestoneSchema):
     pass
 
 
-class ActionRecorded(CommandDone, ActionSchema):
-    pass
+class ActionRecorded(ActionSchema):
+    """A joint action after a command, with the log position of the command's event."""
+
+    position = fields.Integer(required=True)
+
+
+class AssessmentRecorded(CommandDone, AssessmentSchema):
+    """An assessment as recorded; ``version`` is the commitment's."""
 
 
 class PartnerJoined(CommandDone):
@@ -344,6 +431,8 @@ class PartnerJoined(CommandDone):
 
 
 class ResponseRecorded(CommandDone):
+    """A response as recorded; ``version`` is the joint action's."""
+
     action_id = fields.UUID(required=True)
     response = fields.Nested(ResponseSchema, required=True)
 
@@ -361,6 +450,7 @@ class SummarySchema(Schema):
     status = enum(Status, required=True)
     visibility = enum(Visibility, required=True)
     completion = enum(Completion, required=True, allow_none=True)
+    assessed_completion = enum(Completion, required=True, allow_none=True)
     starts_on = Day(required=True)
     ends_on = Day(required=True)
     milestones_total = fields.Integer(required=True)
@@ -383,6 +473,10 @@ class ActorRef(Schema):
 class TimelineEntrySchema(Schema):
     position = fields.Integer(required=True)
     commitment_id = fields.UUID(required=True)
+    aggregate_id = fields.UUID(
+        required=True,
+        metadata={"description": "The record the event belongs to: the commitment, or one of its joint actions."},
+    )
     recorded_at = Instant(required=True)
     occurred_on = Day(required=True, allow_none=True)
     kind = fields.String(
@@ -416,7 +510,13 @@ class EventSchema(Schema):
     type = fields.String(required=True, metadata={"description": "The event's name."})
     recorded_at = Instant(required=True)
     actor = fields.Nested(EventActor, required=True)
-    request_id = fields.String(required=True)
+    request_id = fields.String(required=True, metadata={"description": "The service's id of the request."})
+    client_request_id = fields.String(
+        metadata={"description": "The X-Request-Id the client sent with the request, if it sent one."}
+    )
+    class_version = fields.Integer(
+        metadata={"description": "The event class's version, where it changed after the first release."}
+    )
     data = fields.Dict(required=True)
 
 

@@ -24,6 +24,7 @@ def summary_doc(s: CommitmentSummary) -> dict[str, Any]:
         "status": s.status,
         "visibility": s.visibility,
         "completion": s.completion,
+        "assessed_completion": s.assessed_completion,
         "starts_on": s.starts_on,
         "ends_on": s.ends_on,
         "milestones_total": s.milestones_total,
@@ -38,6 +39,7 @@ def entry_doc(e: TimelineEntry) -> dict[str, Any]:
     return {
         "position": e.position,
         "commitment_id": e.commitment_id,
+        "aggregate_id": e.aggregate_id,
         "recorded_at": instant(e.recorded_at),
         "occurred_on": e.occurred_on,
         "kind": e.kind,
@@ -55,11 +57,6 @@ def partner_row_doc(row: PartnerRow) -> dict[str, Any]:
         "external_ref": row.external_ref,
         "registered_at": instant(row.registered_at),
     }
-
-
-def changed(result: CommandResult) -> dict[str, Any]:
-    """A commitment after a command, with the log position of its last event."""
-    return {**result.document, "position": result.position}
 
 
 def done(result: CommandResult, **extra: Any) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Pictures of progress, drawn on the server as SVG with pygal (no JavaScript, no
-external scripts): milestones due and reached over time, and completion reports."""
+external scripts): milestones due and reached over time, and completion as reported by
+the lead agencies and as assessed independently, each at the date it describes."""
 
 from __future__ import annotations
 
@@ -147,22 +148,47 @@ def milestones_chart(milestones: list[dict[str, Any]], title: str, nonce: str) -
     return _svg(chart, nonce)
 
 
-def completion_chart(reports: list[dict[str, Any]], title: str, nonce: str) -> str | None:
-    """Each progress report's completion level, in the order reported."""
-    if not reports:
+def report_day(report: dict[str, Any]) -> date:
+    """The date a self-report describes (``as_of``; reports recorded before reports said
+    it: the day recorded, in UTC)."""
+    if report.get("as_of"):
+        return date.fromisoformat(report["as_of"])
+    return datetime.fromisoformat(report["reported_at"].replace("Z", "+00:00")).date()
+
+
+def completion_chart(
+    reports: list[dict[str, Any]], assessments: list[dict[str, Any]], title: str, nonce: str
+) -> str | None:
+    """Completion over the dates it describes: the lead agencies' own reports (at each
+    report's ``as_of``) and the independent assessments (at ``assessed_on``), as two
+    series, so that neither is read as the other."""
+    own = sorted((day, COMPLETION_LEVELS.index(r["completion"])) for r in reports if _drawable(day := report_day(r)))
+    independent = sorted(
+        (day, COMPLETION_LEVELS.index(a["completion"]))
+        for a in assessments
+        if _drawable(day := date.fromisoformat(a["assessed_on"]))
+    )
+    if not own and not independent:
         return None
+    days = [d for d, _ in own + independent]
+    start = date(min(days).year, min(days).month, 1) - timedelta(days=1)
+    end = max(days) + timedelta(days=31)
     chart = _base(
-        pygal.Line,
+        pygal.DateLine,
         title=one_line(title),
+        x_label_rotation=0,
+        truncate_label=-1,
+        x_value_formatter=lambda d: d.strftime("%b %Y"),
+        x_labels=_half_years(start, end),
         range=(0, 3),
         y_labels=[{"label": COMPLETION_LABELS[level], "value": i} for i, level in enumerate(COMPLETION_LEVELS)],
-        x_labels=[f"report {i} · {_report_label(r)}" for i, r in enumerate(reports, start=1)],
         margin_right=80,
-        truncate_label=-1,
-        show_legend=False,
         stroke_style={"width": 3},
+        dots_size=5,
     )
-    chart.add("completion", [COMPLETION_LEVELS.index(r["completion"]) for r in reports])
+    nothing: list[tuple[date, int | None]] = [(start, None)]  # a series with no point, kept in the legend
+    chart.add("self-reported by the lead agency", own or nothing)
+    chart.add("independent assessment", independent or nothing)
     return _svg(chart, nonce)
 
 
@@ -184,8 +210,3 @@ def plan_chart(commitments: list[dict[str, Any]], title: str, nonce: str) -> str
     chart.add("reached", [c["milestones_reached"] for c in commitments])
     chart.add("not yet reached", [c["milestones_total"] - c["milestones_reached"] for c in commitments])
     return _svg(chart, nonce)
-
-
-def _report_label(report: dict[str, Any]) -> str:
-    at = datetime.fromisoformat(report["reported_at"].replace("Z", "+00:00"))
-    return at.strftime("%d %b %Y")

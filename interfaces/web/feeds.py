@@ -29,7 +29,10 @@ def atom_feed(commitment: dict[str, Any], entries: list[TimelineEntry], root: st
     feed.updated(updated)
     for entry in reversed(entries):  # feedgen prepends: add oldest first, newest ends on top
         item = feed.add_entry()
-        item.id(f"urn:tutahi:{commitment['id']}:{entry.version}")
+        if str(entry.aggregate_id) == str(commitment["id"]):
+            item.id(f"urn:tutahi:{commitment['id']}:{entry.version}")  # one of the commitment's own versions
+        else:  # a joint action's event: the commitment's version did not move, its log position is its own
+            item.id(f"urn:tutahi:log:{entry.position}")
         item.title(one_line(entry.summary))
         item.link(href=f"{page}#entry-{entry.position}")
         item.author({"name": one_line(entry.actor_name)})

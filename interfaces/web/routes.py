@@ -135,9 +135,18 @@ web.add_app_template_filter(long_date, "long_date")
 web.add_app_template_filter(when, "when")
 
 
+# Words of the vocabularies as people write them (the rest: the value with spaces).
+LABELS = {
+    "iwi_hapu": "iwi/hapū",
+    "mid_term": "mid-term",
+    "end_of_term": "end-of-term",
+    "did_not_change": "did not change",
+}
+
+
 @web.app_template_filter("label")
 def label(value: str | None) -> str:
-    return (value or "").replace("_", " ")
+    return LABELS.get(value or "", (value or "").replace("_", " "))
 
 
 def entry_view(entry: TimelineEntry, titles: dict[UUID, str] | None = None) -> dict[str, Any]:
@@ -176,6 +185,7 @@ def index() -> str:
                 "status": summary.status,
                 "visibility": summary.visibility,
                 "completion": summary.completion,
+                "assessed_completion": summary.assessed_completion,
                 "milestones_total": summary.milestones_total,
                 "milestones_reached": summary.milestones_reached,
                 "lead_names": summary.lead_names,
@@ -215,13 +225,22 @@ def commitment(commitment_id: UUID) -> str:
             {"id": pid, "name": names.get(pid, "a former partner"), "response": responses.get(pid)}
             for pid in action["partner_ids"]
         ]
-        can_respond = me is not None and str(me.id) in action["partner_ids"] and str(me.id) not in responses
+        # The form is offered only where the service would take the response: a named
+        # partner that is still a partner, once, on an active commitment and action.
+        can_respond = (
+            me is not None
+            and str(me.id) in action["partner_ids"]
+            and str(me.id) not in responses
+            and any(p["id"] == str(me.id) for p in document["partners"])
+            and action["status"] == "recorded"
+            and document["status"] == "active"
+        )
         actions.append(
             {
                 **action,
                 "named": named,
-                "recorded_by_name": names.get(action["recorded_by"], "an agency"),
-                "can_respond": can_respond and document["status"] == "active",
+                "recorded_by_name": names.get(action["recorded_by"], "a former partner"),
+                "can_respond": can_respond,
             }
         )
     return render_template(
@@ -231,7 +250,10 @@ def commitment(commitment_id: UUID) -> str:
         entries=[entry_view(e) for e in timeline.items],
         next=timeline.next,
         milestones_svg=charts.milestones_chart(document["milestones"], "Milestones due and reached", csp_nonce()),
-        completion_svg=charts.completion_chart(document["progress"], "Completion reports", csp_nonce()),
+        completion_svg=charts.completion_chart(
+            document["progress"], document["assessments"], "Completion, as reported and as assessed", csp_nonce()
+        ),
+        reports=sorted(document["progress"], key=charts.report_day),
         is_partner=me is not None and any(p["id"] == str(me.id) for p in document["partners"]),
         feed_lifetimes=FEED_LIFETIMES,
         default_feed_lifetime=DEFAULT_FEED_LIFETIME,

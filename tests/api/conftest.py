@@ -83,6 +83,7 @@ class Callers:
     community: Caller  # Hui E! Community Aotearoa
     stranger: Caller  # Ngāti Whātua Ōrākei (iwi, not a partner of anything yet)
     auditor: Caller
+    assessor: Caller  # the OGP's Independent Reporting Mechanism
     admin: Caller
 
 
@@ -94,7 +95,8 @@ def callers(app: Flask) -> Callers:
         other_agency=partner_caller(app, "Ministry of Health", PartnerKind.AGENCY),
         community=partner_caller(app, "Hui E! Community Aotearoa", PartnerKind.COMMUNITY_ORGANISATION),
         stranger=partner_caller(app, "Ngāti Whātua Ōrākei", PartnerKind.IWI_HAPU),
-        auditor=named_caller(app, ActorRole.AUDITOR, "Independent Reporting Mechanism"),
+        auditor=named_caller(app, ActorRole.AUDITOR, "Office of the Auditor-General"),
+        assessor=named_caller(app, ActorRole.ASSESSOR, "Independent Reporting Mechanism"),
         admin=named_caller(app, ActorRole.ADMIN, "Tūtahi operator"),
     )
 

@@ -13,13 +13,14 @@ its own bearer token:
 - ``othr``: an agency that is not a partner of it (Ministry of Health);
 - ``comm``: a community partner of it (Hui E! Community Aotearoa);
 - ``strg``: an iwi that is not a partner of it (Ngāti Whātua Ōrākei);
-- ``audt``: an auditor; ``admn``: an admin.
+- ``audt``: an auditor; ``asmt``: an independent assessor; ``admn``: an admin.
 
 Every commitment row runs against a commitment built fresh for it (commands change
 state): the lead created it, invited the support agency and the community partner, added
-a milestone, and recorded a joint action naming the support agency and the community
-partner. ``{community}`` in a path is the community partner's id. A refused command must
-also record nothing, and a 404 must not leak the commitment's title.
+a milestone, and recorded a joint action (an aggregate of its own) naming the support
+agency and the community partner; the assessor recorded an assessment. ``{community}``
+in a path is the community partner's id. A refused command must also record nothing,
+and a 404 must not leak the commitment's title.
 
 Not in the tables: the web's sign-in and its CSRF-protected forms (``SESSION_FORMS``),
 which take a session cookie rather than a bearer token.
@@ -41,124 +42,145 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from application.ledger import Ledger
-from domain.values import Actor, ActorRole, OgpValue, PartnerKind, PartnerRole, Visibility
+from domain.values import (
+    Actor,
+    ActorRole,
+    AssessmentStage,
+    Completion,
+    OgpValue,
+    PartnerKind,
+    PartnerRole,
+    Visibility,
+)
 from interfaces.app import create_app
 from tests.api.conftest import Caller, feed_token_for, ledger_of, named_caller, partner_caller, services_of
 from tests.conftest import store_url_for
 
-ROLES = ("none", "lead", "supp", "othr", "comm", "strg", "audt", "admn")
+ROLES = ("none", "lead", "supp", "othr", "comm", "strg", "audt", "asmt", "admn")
 
 # fmt: off
-# endpoint                                                  none  lead  supp  othr  comm  strg  audt  admn
-PUBLIC: list[tuple[str, int, int, int, int, int, int, int, int]] = [
-    ("POST /partners",                                          401,  403,  403,  403,  403,  403,  403,  201),
-    ("GET /partners",                                           401,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /partners/{community}",                               401,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /partners/{community}/timeline",                      401,  403,  403,  403,  200,  403,  200,  200),
-    ("POST /commitments",                                       401,  201,  201,  201,  403,  403,  403,  403),
-    ("GET /commitments",                                        200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /commitments/{id}",                                   200,  200,  200,  200,  200,  200,  200,  200),
-    ("PATCH /commitments/{id}",                                 401,  200,  403,  403,  403,  403,  403,  403),
-    ("POST /commitments/{id}/partners",                         401,  201,  403,  403,  403,  403,  403,  403),
-    ("DELETE /commitments/{id}/partners/{community}",           401,  200,  403,  403,  200,  403,  403,  403),
-    ("POST /commitments/{id}/milestones",                       401,  201,  201,  403,  403,  403,  403,  403),
-    ("POST /commitments/{id}/milestones/{milestone}/reached",   401,  200,  200,  403,  403,  403,  403,  403),
-    ("POST /commitments/{id}/actions",                          401,  201,  201,  403,  403,  403,  403,  403),
-    ("POST /commitments/{id}/actions/{action}/responses",       401,  403,  201,  403,  201,  403,  403,  403),
-    ("POST /commitments/{id}/progress",                         401,  201,  403,  403,  403,  403,  403,  403),
-    ("POST /commitments/{id}/withdrawal",                       401,  200,  403,  403,  403,  403,  403,  403),
-    ("GET /commitments/{id}/timeline",                          200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /commitments/{id}/events",                            401,  200,  200,  403,  200,  403,  200,  200),
-    ("GET /commitments/{id}/diff",                              200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /events",                                             401,  403,  403,  403,  403,  403,  200,  200),
-    ("GET /audit/checkpoint",                                   200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /audit/checkpoints",                                  200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /audit/public-key",                                   200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /audit/proofs/inclusion",                             200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /audit/proofs/consistency",                           200,  200,  200,  200,  200,  200,  200,  200),
-    ("POST /audit/verifications",                               401,  403,  403,  403,  403,  403,  200,  200),
-    ("GET /export/events.jsonl",                                401,  403,  403,  403,  403,  403,  200,  200),
-    ("GET /export/commitments.csv",                             401,  403,  403,  403,  403,  403,  200,  200),
-    ("GET /tokens",                                             401,  403,  403,  403,  403,  403,  403,  200),
-    ("POST /tokens",                                            401,  403,  403,  403,  403,  403,  403,  201),
-    ("DELETE /tokens/{token}",                                  401,  403,  403,  403,  403,  403,  403,  200),
-    ("GET /feed-tokens",                                        401,  200,  200,  200,  200,  200,  403,  200),
-    ("POST /feed-tokens",                                       401,  201,  201,  201,  201,  201,  403,  403),
-    ("DELETE /feed-tokens/{feed}",                              401,  404,  404,  404,  200,  404,  403,  200),
-    ("GET /healthz",                                            200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /readyz",                                             200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /openapi.json",                                       200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /docs",                                               200,  200,  200,  200,  200,  200,  200,  200),
+# endpoint                                                  none  lead  supp  othr  comm  strg  audt  asmt  admn
+PUBLIC: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
+    ("POST /partners",                                          401,  403,  403,  403,  403,  403,  403,  403,  201),
+    ("GET /partners",                                           401,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /partners/{community}",                               401,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("PATCH /partners/{community}",                             401,  403,  403,  403,  403,  403,  403,  403,  200),
+    ("GET /partners/{community}/timeline",                      401,  403,  403,  403,  200,  403,  200,  200,  200),
+    ("POST /commitments",                                       401,  201,  201,  201,  403,  403,  403,  403,  403),
+    ("GET /commitments",                                        200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /commitments/{id}",                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("PATCH /commitments/{id}",                                 401,  200,  403,  403,  403,  403,  403,  403,  403),
+    ("POST /commitments/{id}/partners",                         401,  201,  403,  403,  403,  403,  403,  403,  403),
+    ("DELETE /commitments/{id}/partners/{community}",           401,  200,  403,  403,  200,  403,  403,  403,  403),
+    ("POST /commitments/{id}/milestones",                       401,  201,  201,  403,  403,  403,  403,  403,  403),
+    ("PATCH /commitments/{id}/milestones/{milestone}",          401,  200,  200,  403,  403,  403,  403,  403,  403),
+    ("POST /commitments/{id}/milestones/{milestone}/reached",   401,  200,  200,  403,  403,  403,  403,  403,  403),
+    ("POST /commitments/{id}/actions",                          401,  201,  201,  403,  201,  403,  403,  403,  403),
+    ("GET /commitments/{id}/actions/{action}",                  200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("POST /commitments/{id}/actions/{action}/withdrawal",      401,  200,  403,  403,  403,  403,  403,  403,  403),
+    ("POST /commitments/{id}/actions/{action}/responses",       401,  403,  201,  403,  201,  403,  403,  403,  403),
+    ("POST /commitments/{id}/progress",                         401,  201,  403,  403,  403,  403,  403,  403,  403),
+    ("GET /commitments/{id}/assessments",                       200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("POST /commitments/{id}/assessments",                      401,  403,  403,  403,  403,  403,  403,  201,  403),
+    ("POST /commitments/{id}/withdrawal",                       401,  200,  403,  403,  403,  403,  403,  403,  403),
+    ("GET /commitments/{id}/timeline",                          200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /commitments/{id}/events",                            401,  200,  200,  403,  200,  403,  200,  200,  200),
+    ("GET /commitments/{id}/diff",                              200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /events",                                             401,  403,  403,  403,  403,  403,  200,  200,  200),
+    ("GET /audit/checkpoint",                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /audit/checkpoints",                                  200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /audit/public-key",                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /audit/proofs/inclusion",                             200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /audit/proofs/consistency",                           200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("POST /audit/verifications",                               401,  403,  403,  403,  403,  403,  200,  403,  200),
+    ("GET /export/events.jsonl",                                401,  403,  403,  403,  403,  403,  200,  200,  200),
+    ("GET /export/commitments.csv",                             401,  403,  403,  403,  403,  403,  200,  200,  200),
+    ("GET /tokens",                                             401,  403,  403,  403,  403,  403,  403,  403,  200),
+    ("POST /tokens",                                            401,  403,  403,  403,  403,  403,  403,  403,  201),
+    ("DELETE /tokens/{token}",                                  401,  403,  403,  403,  403,  403,  403,  403,  200),
+    ("GET /feed-tokens",                                        401,  200,  200,  200,  200,  200,  403,  403,  200),
+    ("POST /feed-tokens",                                       401,  201,  201,  201,  201,  201,  403,  403,  403),
+    ("DELETE /feed-tokens/{feed}",                              401,  404,  404,  404,  200,  404,  403,  403,  200),
+    ("GET /healthz",                                            200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /readyz",                                             200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /openapi.json",                                       200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /docs",                                               200,  200,  200,  200,  200,  200,  200,  200,  200),
 ]
 
 # The same endpoints when the commitment is partners-only: to the public and to
 # non-partners it does not exist (404), except that a command still needs a token first.
-# endpoint                                                  none  lead  supp  othr  comm  strg  audt  admn
-PARTNERS_ONLY: list[tuple[str, int, int, int, int, int, int, int, int]] = [
-    ("POST /partners",                                          401,  403,  403,  403,  403,  403,  403,  201),
-    ("GET /partners",                                           401,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /partners/{community}",                               401,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /partners/{community}/timeline",                      401,  403,  403,  403,  200,  403,  200,  200),
-    ("POST /commitments",                                       401,  201,  201,  201,  403,  403,  403,  403),
-    ("GET /commitments",                                        200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /commitments/{id}",                                   404,  200,  200,  404,  200,  404,  200,  200),
-    ("PATCH /commitments/{id}",                                 401,  200,  403,  404,  403,  404,  403,  403),
-    ("POST /commitments/{id}/partners",                         401,  201,  403,  404,  403,  404,  403,  403),
-    ("DELETE /commitments/{id}/partners/{community}",           401,  200,  403,  404,  200,  404,  403,  403),
-    ("POST /commitments/{id}/milestones",                       401,  201,  201,  404,  403,  404,  403,  403),
-    ("POST /commitments/{id}/milestones/{milestone}/reached",   401,  200,  200,  404,  403,  404,  403,  403),
-    ("POST /commitments/{id}/actions",                          401,  201,  201,  404,  403,  404,  403,  403),
-    ("POST /commitments/{id}/actions/{action}/responses",       401,  403,  201,  404,  201,  404,  403,  403),
-    ("POST /commitments/{id}/progress",                         401,  201,  403,  404,  403,  404,  403,  403),
-    ("POST /commitments/{id}/withdrawal",                       401,  200,  403,  404,  403,  404,  403,  403),
-    ("GET /commitments/{id}/timeline",                          404,  200,  200,  404,  200,  404,  200,  200),
-    ("GET /commitments/{id}/events",                            401,  200,  200,  404,  200,  404,  200,  200),
-    ("GET /commitments/{id}/diff",                              404,  200,  200,  404,  200,  404,  200,  200),
-    ("GET /events",                                             401,  403,  403,  403,  403,  403,  200,  200),
-    ("GET /audit/checkpoint",                                   200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /audit/checkpoints",                                  200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /audit/public-key",                                   200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /audit/proofs/inclusion",                             200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /audit/proofs/consistency",                           200,  200,  200,  200,  200,  200,  200,  200),
-    ("POST /audit/verifications",                               401,  403,  403,  403,  403,  403,  200,  200),
-    ("GET /export/events.jsonl",                                401,  403,  403,  403,  403,  403,  200,  200),
-    ("GET /export/commitments.csv",                             401,  403,  403,  403,  403,  403,  200,  200),
-    ("GET /tokens",                                             401,  403,  403,  403,  403,  403,  403,  200),
-    ("POST /tokens",                                            401,  403,  403,  403,  403,  403,  403,  201),
-    ("DELETE /tokens/{token}",                                  401,  403,  403,  403,  403,  403,  403,  200),
-    ("GET /feed-tokens",                                        401,  200,  200,  200,  200,  200,  403,  200),
-    ("POST /feed-tokens",                                       401,  201,  201,  201,  201,  201,  403,  403),
-    ("DELETE /feed-tokens/{feed}",                              401,  404,  404,  404,  200,  404,  403,  200),
-    ("GET /healthz",                                            200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /readyz",                                             200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /openapi.json",                                       200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /docs",                                               200,  200,  200,  200,  200,  200,  200,  200),
+# endpoint                                                  none  lead  supp  othr  comm  strg  audt  asmt  admn
+PARTNERS_ONLY: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
+    ("POST /partners",                                          401,  403,  403,  403,  403,  403,  403,  403,  201),
+    ("GET /partners",                                           401,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /partners/{community}",                               401,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("PATCH /partners/{community}",                             401,  403,  403,  403,  403,  403,  403,  403,  200),
+    ("GET /partners/{community}/timeline",                      401,  403,  403,  403,  200,  403,  200,  200,  200),
+    ("POST /commitments",                                       401,  201,  201,  201,  403,  403,  403,  403,  403),
+    ("GET /commitments",                                        200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /commitments/{id}",                                   404,  200,  200,  404,  200,  404,  200,  200,  200),
+    ("PATCH /commitments/{id}",                                 401,  200,  403,  404,  403,  404,  403,  403,  403),
+    ("POST /commitments/{id}/partners",                         401,  201,  403,  404,  403,  404,  403,  403,  403),
+    ("DELETE /commitments/{id}/partners/{community}",           401,  200,  403,  404,  200,  404,  403,  403,  403),
+    ("POST /commitments/{id}/milestones",                       401,  201,  201,  404,  403,  404,  403,  403,  403),
+    ("PATCH /commitments/{id}/milestones/{milestone}",          401,  200,  200,  404,  403,  404,  403,  403,  403),
+    ("POST /commitments/{id}/milestones/{milestone}/reached",   401,  200,  200,  404,  403,  404,  403,  403,  403),
+    ("POST /commitments/{id}/actions",                          401,  201,  201,  404,  201,  404,  403,  403,  403),
+    ("GET /commitments/{id}/actions/{action}",                  404,  200,  200,  404,  200,  404,  200,  200,  200),
+    ("POST /commitments/{id}/actions/{action}/withdrawal",      401,  200,  403,  404,  403,  404,  403,  403,  403),
+    ("POST /commitments/{id}/actions/{action}/responses",       401,  403,  201,  404,  201,  404,  403,  403,  403),
+    ("POST /commitments/{id}/progress",                         401,  201,  403,  404,  403,  404,  403,  403,  403),
+    ("GET /commitments/{id}/assessments",                       404,  200,  200,  404,  200,  404,  200,  200,  200),
+    ("POST /commitments/{id}/assessments",                      401,  403,  403,  403,  403,  403,  403,  201,  403),
+    ("POST /commitments/{id}/withdrawal",                       401,  200,  403,  404,  403,  404,  403,  403,  403),
+    ("GET /commitments/{id}/timeline",                          404,  200,  200,  404,  200,  404,  200,  200,  200),
+    ("GET /commitments/{id}/events",                            401,  200,  200,  404,  200,  404,  200,  200,  200),
+    ("GET /commitments/{id}/diff",                              404,  200,  200,  404,  200,  404,  200,  200,  200),
+    ("GET /events",                                             401,  403,  403,  403,  403,  403,  200,  200,  200),
+    ("GET /audit/checkpoint",                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /audit/checkpoints",                                  200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /audit/public-key",                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /audit/proofs/inclusion",                             200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /audit/proofs/consistency",                           200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("POST /audit/verifications",                               401,  403,  403,  403,  403,  403,  200,  403,  200),
+    ("GET /export/events.jsonl",                                401,  403,  403,  403,  403,  403,  200,  200,  200),
+    ("GET /export/commitments.csv",                             401,  403,  403,  403,  403,  403,  200,  200,  200),
+    ("GET /tokens",                                             401,  403,  403,  403,  403,  403,  403,  403,  200),
+    ("POST /tokens",                                            401,  403,  403,  403,  403,  403,  403,  403,  201),
+    ("DELETE /tokens/{token}",                                  401,  403,  403,  403,  403,  403,  403,  403,  200),
+    ("GET /feed-tokens",                                        401,  200,  200,  200,  200,  200,  403,  403,  200),
+    ("POST /feed-tokens",                                       401,  201,  201,  201,  201,  201,  403,  403,  403),
+    ("DELETE /feed-tokens/{feed}",                              401,  404,  404,  404,  200,  404,  403,  403,  200),
+    ("GET /healthz",                                            200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /readyz",                                             200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /openapi.json",                                       200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /docs",                                               200,  200,  200,  200,  200,  200,  200,  200,  200),
 ]
 
 # The web pages and feeds: public commitments need no token; a partners-only one is a 404
 # to whoever may not see it.
-# page                                                      none  lead  supp  othr  comm  strg  audt  admn
-PAGES_PUBLIC: list[tuple[str, int, int, int, int, int, int, int, int]] = [
-    ("GET /",                                                   200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /commitments/{id}",                                   200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /partners/{community}",                               200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /commitments/{id}/feed.atom",                         200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /commitments/{id}/milestones.ics",                    200,  200,  200,  200,  200,  200,  200,  200),
+# page                                                      none  lead  supp  othr  comm  strg  audt  asmt  admn
+PAGES_PUBLIC: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
+    ("GET /",                                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /commitments/{id}",                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /partners/{community}",                               200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /commitments/{id}/feed.atom",                         200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /commitments/{id}/milestones.ics",                    200,  200,  200,  200,  200,  200,  200,  200,  200),
 ]
-PAGES_PARTNERS_ONLY: list[tuple[str, int, int, int, int, int, int, int, int]] = [
-    ("GET /",                                                   200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /commitments/{id}",                                   404,  200,  200,  404,  200,  404,  200,  200),
-    ("GET /partners/{community}",                               200,  200,  200,  200,  200,  200,  200,  200),
-    ("GET /commitments/{id}/feed.atom",                         404,  200,  200,  404,  200,  404,  200,  200),
-    ("GET /commitments/{id}/milestones.ics",                    404,  200,  200,  404,  200,  404,  200,  200),
+PAGES_PARTNERS_ONLY: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
+    ("GET /",                                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /commitments/{id}",                                   404,  200,  200,  404,  200,  404,  200,  200,  200),
+    ("GET /partners/{community}",                               200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /commitments/{id}/feed.atom",                         404,  200,  200,  404,  200,  404,  200,  200,  200),
+    ("GET /commitments/{id}/milestones.ics",                    404,  200,  200,  404,  200,  404,  200,  200,  200),
 ]
 
 # Whether the commitment appears in GET /commitments (and on the web's plan and partner
 # pages) for each role.
-# visibility                                                none  lead  supp  othr  comm  strg  audt  admn
-LISTED: list[tuple[str, bool, bool, bool, bool, bool, bool, bool, bool]] = [
-    ("public",                                                  True, True, True, True, True, True, True, True),
-    ("partners",                                                False, True, True, False, True, False, True, True),
+# visibility                                    none   lead  supp  othr   comm  strg   audt  asmt  admn
+LISTED: list[tuple[str, bool, bool, bool, bool, bool, bool, bool, bool, bool]] = [
+    ("public",                                      True,  True, True, True,  True, True,  True, True, True),
+    ("partners",                                    False, True, True, False, True, False, True, True, True),
 ]
 # fmt: on
 
@@ -289,8 +311,16 @@ def build_scene(matrix: Matrix, visibility: str) -> Scene:
         actor=lead,
         request_id="rl4-setup",
     )
+    assessed = ledger.record_assessment(
+        commitment_id,
+        stage=AssessmentStage.MID_TERM,
+        assessed_on=date(2015, 12, 1),
+        completion=Completion.LIMITED,
+        actor=actor_of(people["asmt"]),
+        request_id="rl4-setup",
+    )
     assert milestone.created_id is not None and action.created_id is not None
-    return Scene(commitment_id, milestone.created_id, action.created_id, action.version, title)
+    return Scene(commitment_id, milestone.created_id, action.created_id, assessed.version, title)
 
 
 @pytest.fixture(scope="module")
@@ -306,7 +336,8 @@ def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             "othr": partner_caller(app, "Ministry of Health", PartnerKind.AGENCY),
             "comm": partner_caller(app, "Hui E! Community Aotearoa", PartnerKind.COMMUNITY_ORGANISATION),
             "strg": partner_caller(app, "Ngāti Whātua Ōrākei", PartnerKind.IWI_HAPU),
-            "audt": named_caller(app, ActorRole.AUDITOR, "Independent Reporting Mechanism"),
+            "audt": named_caller(app, ActorRole.AUDITOR, "Office of the Auditor-General"),
+            "asmt": named_caller(app, ActorRole.ASSESSOR, "Independent Reporting Mechanism"),
             "admn": named_caller(app, ActorRole.ADMIN, "Tūtahi operator"),
         }
         world = Matrix(app, app.test_client(), people, {}, {})
@@ -364,8 +395,17 @@ def request_for(endpoint: str, matrix: Matrix, scene: Scene | None, visibility: 
         "POST /commitments/{id}/actions": {
             "summary": f"Workshop recorded by {role}",
             "occurred_on": "2015-10-01",
-            "partner_ids": [community],
+            "partner_ids": [community, str(people["supp"].id)],
         },
+        "POST /commitments/{id}/actions/{action}/withdrawal": {"reason": "RL4"},
+        "PATCH /commitments/{id}/milestones/{milestone}": {"due_on": "2016-04-30", "reason": "RL4"},
+        "POST /commitments/{id}/assessments": {
+            "stage": "mid_term",
+            "assessed_on": "2015-12-01",
+            "completion": "limited",
+            "did_it_open_government": "marginal",
+        },
+        "PATCH /partners/{community}": {"name": f"Hui E! Community Aotearoa {uuid4().hex[:6]}", "reason": "RL4"},
         "POST /commitments/{id}/actions/{action}/responses": {"response": "confirmed"},
         "POST /commitments/{id}/progress": {"completion": "substantial", "note": "Most of it is done."},
         "POST /commitments/{id}/withdrawal": {"reason": "RL4"},
@@ -373,7 +413,7 @@ def request_for(endpoint: str, matrix: Matrix, scene: Scene | None, visibility: 
         "POST /feed-tokens": {"expires_in_days": 30},
     }
     headers: dict[str, str] = {}
-    if method == "PATCH" and scene is not None:
+    if method == "PATCH" and scene is not None:  # the commitment's version (a milestone is part of it)
         headers["If-Match"] = f'"{scene.version}"'
     if surface == "web":
         return Call(method, path)
@@ -430,7 +470,13 @@ def test_each_role_gets_exactly_what_api_md_grants(
             ), "a refused command recorded something"
     if scene is not None and expected < 300 and not changes_state:
         shown = (
-            "Accord reviewed" if endpoint.endswith(".ics") else scene.title if surface == "web" else scene.commitment_id
+            "Accord reviewed"
+            if endpoint.endswith(".ics")
+            else scene.title
+            if surface == "web"
+            else "Independent Reporting Mechanism"
+            if endpoint.endswith("/assessments")
+            else scene.commitment_id
         )
         assert str(shown) in response.get_data(as_text=True)
 
@@ -461,7 +507,7 @@ def test_lists_and_timelines_show_a_commitment_only_to_those_who_may_see_it(
     assert (scene.title in matrix.client.get(f"/?{words}", headers=headers).get_data(as_text=True)) is listed
     partner_page = matrix.client.get(f"/partners/{community}", headers=headers).get_data(as_text=True)
     assert (scene.title in partner_page) is listed
-    if role in ("comm", "audt", "admn"):
+    if role in ("comm", "audt", "asmt", "admn"):
         # The community partner's own timeline: those who may read it see the commitment's entries.
         timeline = matrix.client.get(f"/api/v1/partners/{community}/timeline?limit=1000", headers=headers)
         assert timeline.status_code == 200

@@ -7,17 +7,20 @@ paths and statuses are api.md's."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from html.parser import HTMLParser
 from typing import Any
 from uuid import uuid4
 
 import pytest
+import rfc8785
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from interfaces.cli import main as cli
+from tests import contract
 from tests.api.conftest import COMMITMENT, Caller, Callers, create_commitment
 from tests.contract import COMMITMENT_FIELDS, EVENT_FIELDS
 
@@ -26,7 +29,7 @@ INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MEMBER_FIELDS = {"id", "name", "role", "joined_at"}
 MILESTONE_FIELDS = {"id", "title", "due_on", "reached_on", "evidence_url"}
-ACTION_FIELDS = {"id", "summary", "occurred_on", "recorded_by", "partner_ids", "responses"}
+ACTION_FIELDS = contract.ACTION_FIELDS
 PARTNER_FIELDS = {"id", "name", "kind", "external_ref", "registered_at"}
 ENTRY_FIELDS = {"position", "recorded_at", "occurred_on", "kind", "actor", "summary", "version"}
 
@@ -155,8 +158,9 @@ def test_the_lead_agency_creates_a_commitment_and_anyone_reads_it_back(client: F
 def test_a_commitment_is_kept_together_from_invitation_to_withdrawal(client: FlaskClient, callers: Callers) -> None:
     """The lead agency creates a commitment and invites a support agency and a community
     partner; the support agency adds and reaches a milestone; the lead records a hui held
-    with both, which the community partner confirms and the support agency disputes; the
-    lead reports progress and finally withdraws the commitment."""
+    with both (a joint action, a record of its own with its own versions), which the
+    community partner confirms and the support agency disputes; the lead reports progress
+    and finally withdraws the commitment."""
     lead, support, community = callers.lead, callers.support, callers.community
     commitment = create_commitment(client, lead)
     version, position = commitment["version"], commitment["position"]
@@ -214,22 +218,31 @@ def test_a_commitment_is_kept_together_from_invitation_to_withdrawal(client: Fla
         ),
         201,
     )
-    step(action)
+    assert action["version"] == 1 and action["position"] > position, "the action's first event"
+    position = action["position"]
+    assert action["commitment_id"] == commitment["id"] and action["status"] == "recorded"
+    assert current(client, commitment, lead)["version"] == version, "the commitment itself is unchanged"
     assert set(action) >= ACTION_FIELDS and CANONICAL_UUID.match(action["id"])
     assert action["recorded_by"] == str(lead.id) and action["occurred_on"] == "2015-09-12"
     assert sorted(action["partner_ids"]) == sorted([str(community.id), str(support.id)])
     assert action["responses"] == []
 
     responses = url(commitment, "actions", action["id"], "responses")
-    confirmed = command(client.post(responses, json={"response": "confirmed"}, headers=community.headers), 201)
-    step(confirmed)
-    assert confirmed["response"]["response"] == "confirmed"
+    confirmed = command(client.post(responses, json={"response": "confirmed"}, headers=community.headers), 201, 1)
+    assert confirmed["position"] > position and confirmed["commitment_id"] == commitment["id"]
+    assert confirmed["response"]["response"] == "confirmed" and confirmed["action_id"] == action["id"]
     disputed = command(
         client.post(responses, json={"response": "disputed", "note": "We were not there."}, headers=support.headers),
         201,
+        2,
     )
-    step(disputed)
+    assert disputed["position"] > confirmed["position"]
+    position = disputed["position"]
     problem(client.post(responses, json={"response": "confirmed"}, headers=community.headers), 409)
+    fetched = client.get(url(commitment, "actions", action["id"]), headers=community.headers)
+    assert fetched.status_code == 200 and fetched.headers["ETag"] == '"3"'
+    assert set(fetched.get_json()) >= ACTION_FIELDS and fetched.get_json()["version"] == 3
+    assert [r["response"] for r in fetched.get_json()["responses"]] == ["confirmed", "disputed"]
 
     progress = command(
         client.post(
@@ -370,15 +383,30 @@ def test_every_other_command_accepts_if_match(client: FlaskClient, callers: Call
     guarded("POST", url(commitment, "partners"), lead, 201, {"partner_id": str(support.id), "role": "support"})
     guarded("POST", url(commitment, "partners"), lead, 201, {"partner_id": str(community.id), "role": "community"})
     milestone = guarded("POST", url(commitment, "milestones"), support, 201, {"title": "Hui", "due_on": "2015-12-01"})
-    guarded("POST", url(commitment, "milestones", milestone["id"], "reached"), lead, 200, {"reached_on": "2015-11-30"})
-    action = guarded(
-        "POST",
-        url(commitment, "actions"),
-        lead,
-        201,
-        {"summary": "Wānanga", "occurred_on": "2015-10-10", "partner_ids": [str(community.id)]},
+    guarded(
+        "PATCH",
+        url(commitment, "milestones", milestone["id"]),
+        support,
+        200,
+        {"title": "Hui at the marae", "reason": "Where it was held"},
     )
-    guarded("POST", url(commitment, "actions", action["id"], "responses"), community, 201, {"response": "confirmed"})
+    guarded("POST", url(commitment, "milestones", milestone["id"], "reached"), lead, 200, {"reached_on": "2015-11-30"})
+    # A joint action is a record of its own: recording one checks If-Match against the
+    # commitment (whose rules it follows) and leaves the commitment's version as it was;
+    # its responses and withdrawal check If-Match against the action's own version.
+    body = {"summary": "Wānanga", "occurred_on": "2015-10-10", "partner_ids": [str(community.id)]}
+    problem(client.post(url(commitment, "actions"), json=body, headers=with_etag(lead, state["version"] - 1)), 412)
+    action = command(
+        client.post(url(commitment, "actions"), json=body, headers=with_etag(lead, state["version"])), 201, 0
+    )
+    assert current(client, commitment, lead)["version"] == state["version"]
+    responses = url(commitment, "actions", action["id"], "responses")
+    problem(client.post(responses, json={"response": "confirmed"}, headers=with_etag(community, 2)), 412)
+    command(client.post(responses, json={"response": "confirmed"}, headers=with_etag(community, 1)), 201, 1)
+    withdrawal = url(commitment, "actions", action["id"], "withdrawal")
+    problem(client.post(withdrawal, json={"reason": "Twice"}, headers=with_etag(lead, 1)), 412)
+    withdrawn = command(client.post(withdrawal, json={"reason": "Twice"}, headers=with_etag(lead, 2)), 200, 2)
+    assert withdrawn["status"] == "withdrawn" and withdrawn["withdrawal_reason"] == "Twice"
     guarded("POST", url(commitment, "progress"), lead, 201, {"completion": "limited", "note": "Begun."})
     guarded("DELETE", url(commitment, "partners", str(support.id)) + "?reason=Restructure", lead, 200)
     guarded("POST", url(commitment, "withdrawal"), lead, 200, {"reason": "Merged into NZ0005."})
@@ -722,28 +750,47 @@ def test_a_token_revoked_on_the_command_line_is_unknown_at_once(
     assert others.status_code == 200, "only that token was revoked"
 
 
-def test_the_request_id_is_echoed_and_recorded_with_the_events(client: FlaskClient, callers: Callers) -> None:
+def test_the_request_id_is_the_services_own_and_the_clients_is_kept_beside_it(
+    client: FlaskClient, callers: Callers
+) -> None:
     lead = callers.lead
     response = client.post(
         f"{API}/commitments", json=COMMITMENT, headers={**lead.headers, "X-Request-Id": "req-7f3a-0001"}
     )
     assert response.status_code == 201
-    assert response.headers["X-Request-Id"] == "req-7f3a-0001"
+    made = response.headers["X-Request-Id"]
+    assert made != "req-7f3a-0001" and re.fullmatch(r"[0-9a-f]{32}", made)
     commitment = response.get_json()
     milestone = client.post(
         url(commitment, "milestones"), json={"title": "Hui", "due_on": "2015-12-01"}, headers=lead.headers
     )
     generated = milestone.headers["X-Request-Id"]
-    assert re.fullmatch(r"[\x21-\x7e]{1,200}", generated)
+    assert re.fullmatch(r"[0-9a-f]{32}", generated) and generated != made
     odd = client.get(url(commitment), headers={"X-Request-Id": "has spaces in it"})
-    assert odd.headers["X-Request-Id"] != "has spaces in it" and " " not in odd.headers["X-Request-Id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", odd.headers["X-Request-Id"])
     missing = client.get(url(str(uuid4())), headers={"X-Request-Id": "req-missing"})
-    assert problem(missing, 404)["request_id"] == "req-missing" == missing.headers["X-Request-Id"]
+    assert problem(missing, 404)["request_id"] == missing.headers["X-Request-Id"] != "req-missing"
+    # A client cannot make the service record a request id of its choosing.
+    spoofed = client.post(
+        url(commitment, "milestones"),
+        json={"title": "Hui two", "due_on": "2015-12-02"},
+        headers={**lead.headers, "X-Request-Id": generated},
+    )
+    assert spoofed.status_code == 201
 
     history = events(client, commitment, lead)
     created = [e for e in history if e["version"] <= commitment["version"]]
-    assert created and {e["request_id"] for e in created} == {"req-7f3a-0001"}
-    assert history[-1]["type"] == "MilestoneAdded" and history[-1]["request_id"] == generated
+    assert created and {e["request_id"] for e in created} == {made}
+    assert {e["client_request_id"] for e in created} == {"req-7f3a-0001"}
+    assert history[-2]["type"] == "MilestoneAdded" and history[-2]["request_id"] == generated
+    assert "client_request_id" not in history[-2], "none sent, none recorded"
+    assert history[-1]["request_id"] == spoofed.headers["X-Request-Id"] != generated
+    assert history[-1]["client_request_id"] == generated
+    for event in history:
+        assert (
+            event["leaf_hash"]
+            == hashlib.sha256(b"\x00" + rfc8785.dumps({k: v for k, v in event.items() if k != "leaf_hash"})).hexdigest()
+        )
 
 
 def test_the_actor_of_every_event_is_the_token_holder_never_a_body_field(client: FlaskClient, callers: Callers) -> None:
@@ -798,8 +845,12 @@ def test_the_actor_of_every_event_is_the_token_holder_never_a_body_field(client:
         ("PartnerJoined", str(lead.id), "agency"),
         ("PartnerJoined", str(lead.id), "agency"),
         ("MilestoneAdded", str(support.id), "agency"),
+    ]
+    whole = client.get(f"{API}/events", query_string={"limit": 1000}, headers=auditor.headers).get_json()["items"]
+    acted = [(e["type"], e["actor"]["id"], e["actor"]["role"]) for e in whole if e["aggregate_id"] == action["id"]]
+    assert acted == [
         ("JointActionRecorded", str(support.id), "agency"),
-        ("JointActionConfirmed", str(community.id), "community"),
+        ("JointActionResponded", str(community.id), "community"),
     ]
 
     registered = client.post(

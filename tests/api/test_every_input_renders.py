@@ -99,7 +99,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
             other_agency=partner_caller(app, "Ministry of Health", PartnerKind.AGENCY),
             community=partner_caller(app, "Hui E! Community Aotearoa", PartnerKind.COMMUNITY_ORGANISATION),
             stranger=partner_caller(app, "Ngāti Whātua Ōrākei", PartnerKind.IWI_HAPU),
-            auditor=named_caller(app, ActorRole.AUDITOR, "Independent Reporting Mechanism"),
+            auditor=named_caller(app, ActorRole.AUDITOR, "Office of the Auditor-General"),
+            assessor=named_caller(app, ActorRole.ASSESSOR, "Independent Reporting Mechanism"),
             admin=named_caller(app, ActorRole.ADMIN, "Tūtahi operator"),
         )
         yield Service(app, app.test_client(), callers, url)

@@ -16,7 +16,19 @@ import pytest
 from flask.testing import FlaskClient
 
 from application.credentials import MadeWith
-from domain.values import ActorRole, Completion, OgpValue, PartnerKind, PartnerRole, Response, Status, Visibility
+from domain.values import (
+    ActionStatus,
+    ActorRole,
+    AssessmentStage,
+    Completion,
+    OgpValue,
+    OpenedGovernment,
+    PartnerKind,
+    PartnerRole,
+    Response,
+    Status,
+    Visibility,
+)
 from interfaces.app import create_app
 from tests.api.conftest import Callers
 
@@ -36,10 +48,15 @@ CONTRACT: dict[tuple[str, str], set[int]] = {
     ("post", "/commitments/{commitment_id}/partners"): COMMAND,
     ("delete", "/commitments/{commitment_id}/partners/{partner_id}"): COMMAND,
     ("post", "/commitments/{commitment_id}/milestones"): COMMAND,
+    ("patch", "/commitments/{commitment_id}/milestones/{milestone_id}"): COMMAND | {428},
     ("post", "/commitments/{commitment_id}/milestones/{milestone_id}/reached"): COMMAND,
     ("post", "/commitments/{commitment_id}/actions"): COMMAND,
+    ("get", "/commitments/{commitment_id}/actions/{action_id}"): {401, 404, 503},
+    ("post", "/commitments/{commitment_id}/actions/{action_id}/withdrawal"): COMMAND,
     ("post", "/commitments/{commitment_id}/actions/{action_id}/responses"): COMMAND,
     ("post", "/commitments/{commitment_id}/progress"): COMMAND,
+    ("get", "/commitments/{commitment_id}/assessments"): {401, 404, 503},
+    ("post", "/commitments/{commitment_id}/assessments"): COMMAND,
     ("post", "/commitments/{commitment_id}/withdrawal"): COMMAND,
     ("get", "/commitments/{commitment_id}/timeline"): {401, 404, 422, 503},
     ("get", "/commitments/{commitment_id}/events"): {401, 403, 404, 503},
@@ -47,6 +64,7 @@ CONTRACT: dict[tuple[str, str], set[int]] = {
     ("get", "/partners"): {401, 422, 503},
     ("post", "/partners"): {401, 403, 503} | BODY,
     ("get", "/partners/{partner_id}"): {401, 404, 503},
+    ("patch", "/partners/{partner_id}"): COMMAND,
     ("get", "/partners/{partner_id}/timeline"): {401, 403, 404, 422, 503},
     ("get", "/tokens"): {401, 403, 503},
     ("post", "/tokens"): {401, 403, 503} | BODY,
@@ -74,8 +92,15 @@ VOCABULARIES: dict[str, type[Enum]] = {
     "response": Response,
     "kind": PartnerKind,
     "made_with": MadeWith,
+    "stage": AssessmentStage,
+    "did_it_open_government": OpenedGovernment,
+    "assessed_completion": Completion,
 }
 ROLE_VOCABULARY = {"Membership": PartnerRole, "PartnerAdd": PartnerRole}
+# Fields whose vocabulary depends on the model they are in.
+MODEL_VOCABULARY: dict[tuple[str, str], type[Enum]] = {
+    (model, "status"): ActionStatus for model in ("Action", "ActionRecorded")
+} | {(model, "completion"): Completion for model in ("Assessment", "AssessmentRecord", "AssessmentRecorded")}
 OPEN_FIELDS = {
     ("TimelineEntry", "kind"): "names the event an entry tells of; new events bring new kinds",
     ("Problem", "status"): "the HTTP status code, a number",
@@ -152,13 +177,17 @@ def test_dates_instants_and_vocabularies_are_typed_in_every_model(document: dict
     for name, model in document["components"]["schemas"].items():
         for field, schema in model.get("properties", {}).items():
             values = typed(document, schema)
-            if field.endswith("_on"):
+            if field.endswith("_on") or field == "as_of":  # a report's as_of is the date it describes
                 assert values.get("format") == "date", (name, field, schema)
                 checked["date"] += 1
-            elif field.endswith("_at") or field == "as_of":
+            elif field.endswith("_at"):
                 assert values.get("format") == "date-time", (name, field, schema)
                 checked["date-time"] += 1
-            vocabulary = ROLE_VOCABULARY.get(name, ActorRole) if field == "role" else VOCABULARIES.get(field)
+            vocabulary = (
+                ROLE_VOCABULARY.get(name, ActorRole)
+                if field == "role"
+                else MODEL_VOCABULARY.get((name, field), VOCABULARIES.get(field))
+            )
             if vocabulary is None or (name, field) in OPEN_FIELDS or values.get("type") == "object":
                 continue  # a nested report (a commitment's completion, a recorded response) is its own model
             assert values.get("enum") == [member.value for member in vocabulary], (name, field, schema)
@@ -173,7 +202,7 @@ def test_a_commitments_completion_is_a_progress_report_or_null(document: dict[st
         # The first (only) branch is the report itself: no untyped object a generator would try first.
         assert completion == {"oneOf": [{"$ref": "#/components/schemas/Progress"}], "nullable": True}
     progress = document["components"]["schemas"]["Progress"]
-    assert set(progress["required"]) == {"completion", "note", "reported_at"}
+    assert set(progress["required"]) == {"completion", "note", "as_of", "reported_at"}
 
 
 def test_every_vocabulary_is_one_component_and_every_model_is_used(document: dict[str, Any]) -> None:

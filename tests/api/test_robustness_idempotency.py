@@ -185,14 +185,13 @@ ROUTES = [
             _main(w, "/actions"),
             {"summary": "Second hui", "occurred_on": "2015-03-01", "partner_ids": [str(w.callers.community.id)]},
         ),
-        commitment=lambda w: w.main,
+        # A joint action is a record of its own: the commitment's version does not move.
     ),
     PostRoute(
         "respond to action",
         lambda w: Call(w.callers.community, _main(w, f"/actions/{w.action}/responses"), {"response": "confirmed"}),
         lambda w: {"response": "disputed"},
         lambda w: Call(w.callers.stranger, _main(w, f"/actions/{w.action}/responses"), {"response": "confirmed"}),
-        commitment=lambda w: w.main,
     ),
     PostRoute(
         "report progress",

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine
 
 import interfaces.cli
 from interfaces.cli import main
-from tests.audit_store import copy_sqlite_file, delete_event, edit_leaf, flip_byte
+from tests.audit_store import copy_sqlite_file, delete_event, demo_size, edit_leaf, flip_byte
 
 NO_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:1/no_such_database"
 EMPTY_TREE_ROOT = hashlib.sha256(b"").hexdigest()
@@ -112,6 +112,7 @@ def verify_export_offline(export: str, checkpoint: str, key: str) -> Result:
 
 
 def test_checkpoint_public_key_export_verify_and_verify_export(terminal: Terminal) -> None:
+    size = demo_size()
     checkpoint_file, key_file = save_keys(terminal)
     printed = json.loads(terminal.ok("audit", "checkpoint").stdout)
     saved = json.loads(Path(checkpoint_file).read_text(encoding="utf-8"))
@@ -123,22 +124,22 @@ def test_checkpoint_public_key_export_verify_and_verify_export(terminal: Termina
 
     assert printed == saved, "one checkpoint per size"
     assert set(saved) == {"tree_size", "root_hash", "issued_at", "key_id", "signature"}
-    assert saved["tree_size"] == 57 and saved["key_id"] == key["key_id"]
+    assert saved["tree_size"] == size and saved["key_id"] == key["key_id"]
     assert set(key) == {"key_id", "algorithm", "public_key"} and key["algorithm"] == "ed25519"
     assert (terminal.instance / "checkpoint-signing-key.pem").is_file(), "the key is made in --instance-path"
-    assert "Exported 57 events" in exported.stdout
+    assert f"Exported {size} events" in exported.stdout
     lines = Path(terminal.path("log.jsonl")).read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 57
+    assert len(lines) == size
     for position, line in enumerate(lines):
         document = json.loads(line)
         assert document["position"] == position
         body = {k: v for k, v in document.items() if k != "leaf_hash"}
         assert document["leaf_hash"] == hashlib.sha256(b"\x00" + rfc8785.dumps(body)).hexdigest()
     assert "Kia Tūtahi" in Path(terminal.path("log.jsonl")).read_text(encoding="utf-8"), "UTF-8, not escaped"
-    assert verified.stdout.startswith("OK: all 57 events verified")
+    assert verified.stdout.startswith(f"OK: all {size} events verified")
     assert verified_against.stdout.startswith("OK:")
     assert checked_offline.exit_code == 0, checked_offline.output
-    assert checked_offline.stdout.startswith("OK: 57 events verified")
+    assert checked_offline.stdout.startswith(f"OK: {size} events verified")
 
 
 def test_an_old_checkpoint_still_verifies_after_the_log_grows(terminal: Terminal) -> None:
@@ -150,9 +151,10 @@ def test_an_old_checkpoint_still_verifies_after_the_log_grows(terminal: Terminal
     against_old = terminal.ok("audit", "verify", "--checkpoint", old_checkpoint)
     grown = verify_export_offline(terminal.path("grown.jsonl"), old_checkpoint, key_file)
 
-    assert "tree size 59" in against_old.stdout
+    size = demo_size()
+    assert f"tree size {size + 2}" in against_old.stdout
     assert grown.exit_code == 0, grown.output
-    assert "59 events verified; the first 57 match the checkpoint" in grown.stdout
+    assert f"{size + 2} events verified; the first {size} match the checkpoint" in grown.stdout
 
 
 def test_verify_export_checks_an_empty_log_too(tmp_path: Path) -> None:

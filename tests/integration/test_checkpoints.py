@@ -7,6 +7,7 @@ with the published key; the key is made once, in the instance folder, private.""
 from __future__ import annotations
 
 import base64
+import json
 import stat
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from typing import Any
 
 import pytest
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import create_engine, func, select
 
 from application.audit import Auditor, Checkpoint
@@ -24,14 +26,17 @@ from application.demo import load_demo
 from application.ledger import Ledger
 from application.merkle import prefetched, verify_consistency, verify_inclusion
 from application.offline import verify_export
-from infrastructure.keys import KEY_FILE, load_or_create_signer, verify_signature
+from infrastructure.keys import KEY_FILE, key_id_of, load_or_create_signer, raw_public_key, verify_signature
 from infrastructure.tables import checkpoints as checkpoints_table
 from interfaces.app import create_app
 from interfaces.composition import open_auditor, open_ledger
-from tests.audit_store import append_events, log_rows, rewrite_history
+from tests.audit_store import append_events, demo_size, log_rows, rewrite_history
 from tests.conftest import store_url_for
 
 REPO = Path(__file__).resolve().parents[2]
+# The one signing key the repository holds: release 0.1.0's store fixture's own test key
+# (``tests/fixtures/store-0.1.0``), committed so that its checkpoints can be re-made.
+FIXTURE_KEYS = {f"tests/fixtures/store-0.1.0/instance/{KEY_FILE}"}
 
 
 @pytest.fixture(params=("sqlite", "postgres"))
@@ -93,7 +98,8 @@ def test_every_older_checkpoint_is_consistent_with_every_later_one(
         append_events(ledger, count)
         held.append(auditor.checkpoint())
 
-    assert [c.tree_size for c in held] == [0, 57, 58, 60, 65, 73]
+    demo = demo_size()
+    assert [c.tree_size for c in held] == [0, demo, demo + 1, demo + 3, demo + 8, demo + 16]
     for i, old in enumerate(held):
         for new in held[i + 1 :]:
             assert consistent(auditor, old, new), (old.tree_size, new.tree_size)
@@ -222,10 +228,11 @@ def test_a_checkpoint_is_made_once_per_size_and_the_history_is_newest_first(
         engine.dispose()
     assert stored == len(sizes) == 3
     history = auditor.checkpoints.history(10, None)
-    assert [c.tree_size for c in history] == sorted(sizes, reverse=True) == [61, 58, 57]
+    demo = demo_size()
+    assert [c.tree_size for c in history] == sorted(sizes, reverse=True) == [demo + 4, demo + 1, demo]
     assert history[-1] == first
-    assert [c.tree_size for c in auditor.checkpoints.history(1, None)] == [61]
-    assert [c.tree_size for c in auditor.checkpoints.history(10, 61)] == [58, 57]
+    assert [c.tree_size for c in auditor.checkpoints.history(1, None)] == [demo + 4]
+    assert [c.tree_size for c in auditor.checkpoints.history(10, demo + 4)] == [demo + 1, demo]
 
 
 def test_signatures_verify_over_the_message_api_md_defines(audited: tuple[Ledger, Auditor]) -> None:
@@ -333,9 +340,17 @@ def test_the_default_instance_folder_is_the_current_folder_and_the_key_never_ent
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout")
     names = [name for name in tracked.decode().split("\0") if name]
-    assert not [name for name in names if name.endswith((".pem", KEY_FILE))]
+    keys = [name for name in names if name.endswith((".pem", KEY_FILE))]
+    assert set(keys) <= FIXTURE_KEYS, "no signing key is tracked but the test fixture's own"
     for name in names:
         path = REPO / name
-        if path.is_file() and path.stat().st_size < 1_000_000:
+        if name not in FIXTURE_KEYS and path.is_file() and path.stat().st_size < 1_000_000:
             assert b"BEGIN " + b"PRIVATE KEY" not in path.read_bytes(), f"{name} holds a private key"
+    for name in keys:
+        # The fixture's key is a test key: the one whose public key the fixture publishes,
+        # so that no key of a real instance could pass for it.
+        published = json.loads((REPO / name).parents[1].joinpath("public-key.json").read_text(encoding="utf-8"))
+        key = serialization.load_pem_private_key((REPO / name).read_bytes(), password=None)
+        assert isinstance(key, Ed25519PrivateKey), name
+        assert key_id_of(raw_public_key(key.public_key())) == published["key_id"], name
     assert ignored.returncode == 0, "the default instance folder is ignored by git"

@@ -86,13 +86,14 @@ def test_projections_rebuild_reproduces_the_read_models(tmp_path: Path) -> None:
     ledger = open_ledger(url)
     try:
         before = ledger.read_models.dump_read_models()
+        size = ledger.log_size()
     finally:
         ledger.close()
 
     result = run(url, "projections", "rebuild")
 
     assert result.exit_code == 0, result.output
-    assert "from 57 events" in result.stdout
+    assert size > 0 and f"from {size} events" in result.stdout
     ledger = open_ledger(url)
     try:
         assert ledger.read_models.dump_read_models() == before

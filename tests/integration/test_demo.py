@@ -3,6 +3,9 @@ read models that a rebuild from the log reproduces row for row."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 import pytest
 
 from application.demo import PLAN, commitment_id, import_copies, load_demo, plan_copy
@@ -18,7 +21,26 @@ def test_the_demo_loads_the_2014_16_plan_as_product_md_describes(ledger: Ledger)
     assert result.commitments_added == 4 and result.partners_added == 9
     for summary in summaries:
         document = ledger.get_commitment(summary.id)
-        assert [p["completion"] for p in document["progress"]] == ["limited", "substantial"]
+        # The lead agency's own report: the government's mid-term self-assessment.
+        assert [(p["completion"], p["as_of"]) for p in document["progress"]] == [("substantial", "2015-09-22")]
+        # The IRM's ratings are assessments by the IRM, never reports by the lead agency.
+        assessments = [(a["stage"], a["completion"], a["assessor"]["name"]) for a in document["assessments"]]
+        assert assessments == [
+            ("mid_term", "limited", "Independent Reporting Mechanism"),
+            ("end_of_term", "substantial", "Independent Reporting Mechanism"),
+        ]
+        assert document["assessed_completion"] == "substantial" and summary.assessed_completion == "substantial"
+        for assessment in document["assessments"]:
+            assert "illustrative" in assessment["note"], "the data says which dates are not published"
+        entries = ledger.timeline(summary.id, limit=1000).items
+        assessed = [e for e in entries if e.kind == "assessment_recorded"]
+        assert len(assessed) == 2 and all(e.actor_name == "Independent Reporting Mechanism" for e in assessed)
+        assert all(e.summary.startswith("Independent Reporting Mechanism assessed completion as") for e in assessed)
+        lead_name = next(p["name"] for p in document["partners"] if p["role"] == "lead")
+        assert not any(e.actor_name == lead_name and "Independent" in e.summary for e in entries)
+        assert {e.occurred_on for e in assessed} == {date(2015, 6, 30), date(2017, 2, 28)}
+        reported = [e for e in entries if e.kind == "progress_reported"]
+        assert [e.occurred_on for e in reported] == [date(2015, 9, 22)]
         assert document["starts_on"] == "2014-07-01" and document["ends_on"] == "2016-06-30"
         for milestone in document["milestones"]:
             assert "illustrative" in milestone["title"]
@@ -31,9 +53,23 @@ def test_the_demo_loads_the_2014_16_plan_as_product_md_describes(ledger: Ledger)
     assert names["Te Puni Kōkiri"] == "support"
     assert names["Hui E! Community Aotearoa"] == "community"
     responses = [r["response"] for a in accord["actions"] for r in a["responses"]]
-    assert responses == ["confirmed", "confirmed"]
+    assert responses == ["confirmed", "confirmed", "confirmed"]
     integrity = ledger.get_commitment(commitment_id("NZ0003"))
     assert [r["response"] for a in integrity["actions"] for r in a["responses"]] == ["confirmed", "disputed"]
+    # A community partner records what it did with an agency, which confirms it.
+    hui_e = names_to_ids(accord)["Hui E! Community Aotearoa"]
+    by_community = [a for a in accord["actions"] if a["recorded_by"] == hui_e]
+    assert len(by_community) == 1 and by_community[0]["responses"][0]["response"] == "confirmed"
+    # The plan's own table of OGP values; what the published record does not say is marked.
+    values = {s.external_ref: ledger.get_commitment(s.id)["ogp_values"] for s in summaries}
+    assert len(values["NZ0001"]) == len(values["NZ0002"]) == 4 and len(values["NZ0003"]) == 3
+    assert values["NZ0004"] == ["civic_participation"]
+    assert "illustrative" in ledger.get_commitment(commitment_id("NZ0001"))["description"], "MSD's role"
+    assert "illustrative" in integrity["description"], "which three values NZ0003 serves"
+
+
+def names_to_ids(document: dict[str, Any]) -> dict[str, str]:
+    return {p["name"]: p["id"] for p in document["partners"]}
 
 
 def test_running_the_demo_twice_changes_nothing_the_second_time(ledger: Ledger) -> None:

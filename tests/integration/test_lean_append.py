@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import event
 
 from application.ledger import CommandResult, Ledger
-from domain.values import Actor, Completion, PartnerRole, Response
+from domain.values import Actor, AssessmentStage, Completion, PartnerRole, Response
 from infrastructure.store import engine_of
 from interfaces.composition import open_ledger
-from tests.conftest import ADMIN, World, make_world, store_url_for
+from tests.conftest import ADMIN, ASSESSOR, World, make_world, store_url_for
 
 MOST = 7
 
@@ -49,9 +49,9 @@ def counted(ledger: Ledger) -> Iterator[list[tuple[int, str]]]:
         event.remove(engine, "before_cursor_execute", seen)
 
 
-def setting(ledger: Ledger, world: World) -> tuple[UUID, UUID, UUID]:
+def setting(ledger: Ledger, world: World) -> tuple[UUID, UUID, UUID, UUID]:
     """A commitment led by DIA with TPK supporting, Hui E! and TINZ in it, a milestone
-    and a joint action naming Hui E!."""
+    and two joint actions naming Hui E! (by DIA and by TPK)."""
     dia = world.dia
     cid = ledger.create_commitment(
         title="Review progress of the Kia Tūtahi Relationship Accord",
@@ -70,11 +70,16 @@ def setting(ledger: Ledger, world: World) -> tuple[UUID, UUID, UUID]:
     action = ledger.record_joint_action(
         cid, summary="Hui", occurred_on=date(2015, 3, 1), partner_ids=[world.hui_e.id], actor=dia, request_id="set-4"
     )
-    assert milestone.created_id is not None and action.created_id is not None
-    return cid, milestone.created_id, action.created_id
+    second = ledger.record_joint_action(
+        cid, summary="Hui", occurred_on=date(2015, 3, 2), partner_ids=[world.hui_e.id], actor=world.tpk, request_id="5"
+    )
+    assert milestone.created_id is not None and action.created_id is not None and second.created_id is not None
+    return cid, milestone.created_id, action.created_id, second.created_id
 
 
-def commands(world: World, cid: UUID, milestone: UUID, action: UUID) -> dict[str, Callable[[Ledger], CommandResult]]:
+def commands(
+    world: World, cid: UUID, milestone: UUID, action: UUID, withdrawn: UUID
+) -> dict[str, Callable[[Ledger], CommandResult]]:
     dia, tpk, hui_e = world.dia, world.tpk, world.hui_e
     rid = {"request_id": "counted"}
     return {
@@ -83,6 +88,12 @@ def commands(world: World, cid: UUID, milestone: UUID, action: UUID) -> dict[str
         ),
         "add a milestone": lambda led: led.add_milestone(
             cid, title="Report", due_on=date(2016, 1, 1), actor=dia, **rid
+        ),
+        "change a milestone": lambda led: led.change_milestone(
+            cid, milestone, due_on=date(2015, 3, 3), reason="Moved", actor=dia, **rid
+        ),
+        "withdraw a joint action": lambda led: led.withdraw_action(
+            cid, withdrawn, reason="Recorded twice", actor=tpk, **rid
         ),
         "reach a milestone": lambda led: led.reach_milestone(
             cid, milestone, reached_on=date(2015, 3, 2), actor=tpk, **rid
@@ -102,7 +113,17 @@ def commands(world: World, cid: UUID, milestone: UUID, action: UUID) -> dict[str
         "remove a partner": lambda led: led.remove_partner(
             cid, partner_id=world.tinz.id, reason="Stepped back", actor=dia, **rid
         ),
-        "rename a partner": lambda led: led.rename_partner(world.tinz.id, name="TINZ", actor=ADMIN, **rid),
+        "rename a partner": lambda led: led.rename_partner(
+            world.tinz.id, name="TINZ", reason="Its short name", actor=ADMIN, **rid
+        ),
+        "record an assessment": lambda led: led.record_assessment(
+            cid,
+            stage=AssessmentStage.MID_TERM,
+            assessed_on=date(2015, 12, 1),
+            completion=Completion.LIMITED,
+            actor=ASSESSOR,
+            **rid,
+        ),
         "withdraw": lambda led: led.withdraw_commitment(cid, reason="Folded into another", actor=dia, **rid),
     }
 
@@ -116,9 +137,9 @@ def warm(ledger: Ledger, actor: Actor, cid: UUID) -> None:
 
 def test_every_single_event_command_issues_at_most_seven_statements_on_one_connection(ledger: Ledger) -> None:
     world = make_world(ledger)
-    cid, milestone, action = setting(ledger, world)
+    cid, milestone, action, withdrawn = setting(ledger, world)
     ledger.load_partner(world.tinz.id)
-    for name, command in commands(world, cid, milestone, action).items():
+    for name, command in commands(world, cid, milestone, action, withdrawn).items():
         warm(ledger, world.dia, cid)
         before = ledger.log_size()
         with counted(ledger) as statements:

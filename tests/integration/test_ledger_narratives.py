@@ -14,11 +14,22 @@ from uuid import UUID
 
 import pytest
 
-from application.errors import BadQuery, NotFound
+from application.errors import BadQuery, NotFound, VersionMismatch
 from application.ledger import CommandResult, Ledger
+from application.log import documents_of
 from application.ports import Page
-from domain.values import Actor, Completion, OgpValue, PartnerRole, Response, Visibility
-from tests.conftest import ADMIN, AUDITOR, World
+from domain.errors import ActionWithdrawn, AlreadyResponded, NotPartner
+from domain.values import (
+    Actor,
+    AssessmentStage,
+    Completion,
+    OgpValue,
+    OpenedGovernment,
+    PartnerRole,
+    Response,
+    Visibility,
+)
+from tests.conftest import ADMIN, AUDITOR, World, record_legacy_action
 from tests.contract import COMMITMENT_FIELDS
 
 T = TypeVar("T")
@@ -93,7 +104,8 @@ def follow(fetch: Callable[[str | None], Page[T]]) -> list[Page[T]]:
 
 def rich_history(ledger: Ledger, w: World) -> tuple[UUID, UUID, UUID]:
     """NZ0004 as it might have gone: partners join, a milestone is reached, a joint action
-    is confirmed by one partner and disputed by another, progress is reported twice, the
+    (an aggregate of its own) is confirmed by one partner and disputed by another,
+    progress is reported twice (as at the mid-term and the end of term), the
     title amended, a partner leaves, and the commitment is withdrawn. Returns the
     commitment, its milestone and its joint action."""
     cid = create(ledger, w.dia)
@@ -127,7 +139,14 @@ def rich_history(ledger: Ledger, w: World) -> tuple[UUID, UUID, UUID]:
     ledger.respond_to_action(
         cid, action, response=Response.DISPUTED, note="We were not at that hui", actor=w.iwi, request_id="d"
     )
-    ledger.report_progress(cid, completion=Completion.LIMITED, note="Mid-term: limited", actor=w.dia, request_id="p1")
+    ledger.report_progress(
+        cid,
+        completion=Completion.LIMITED,
+        note="Mid-term: limited",
+        as_of=date(2015, 6, 30),
+        actor=w.dia,
+        request_id="p1",
+    )
     ledger.amend_commitment(
         cid,
         changes={"title": "Review the Kia Tūtahi Relationship Accord", "ends_on": date(2016, 12, 31)},
@@ -136,7 +155,12 @@ def rich_history(ledger: Ledger, w: World) -> tuple[UUID, UUID, UUID]:
         request_id="amend",
     )
     ledger.report_progress(
-        cid, completion=Completion.SUBSTANTIAL, note="End of term: substantial", actor=w.dia, request_id="p2"
+        cid,
+        completion=Completion.SUBSTANTIAL,
+        note="End of term: substantial",
+        as_of=date(2016, 6, 30),
+        actor=w.dia,
+        request_id="p2",
     )
     ledger.remove_partner(cid, partner_id=w.hui_e.id, reason="no capacity this year", actor=w.hui_e, request_id="l")
     ledger.withdraw_commitment(cid, reason="folded into the 2016–18 plan", actor=w.dia, request_id="w")
@@ -240,7 +264,7 @@ def test_the_lead_adds_a_milestone_a_support_agency_reaches_it_the_community_par
     assert added.summary == (
         "Department of Internal Affairs added the milestone “Accord review published”, due 30 June 2015."
     )
-    assert added.occurred_on is None
+    assert added.occurred_on == date(2015, 6, 30)  # the date it describes: when it is due
     assert ledger.partner_timeline(world.hui_e.id, world.hui_e).items[0] == newest
 
     [document_milestone] = ledger.get_commitment(cid, world.hui_e)["milestones"]
@@ -303,6 +327,272 @@ def test_a_joint_action_shows_the_claim_and_each_partners_response(ledger: Ledge
         "Ministry of Social Development recorded a joint action with Hui E! Community Aotearoa and "
         "Ngāti Whātua Ōrākei on 1 August 2015: Hui on the accord's principles"
     )
+
+
+def test_a_joint_action_changes_as_an_aggregate_of_its_own_and_never_moves_the_commitment(
+    ledger: Ledger, world: World
+) -> None:
+    """Hui E! (a community partner) records a hui with MSD and the iwi; MSD confirms, the
+    iwi disputes, Hui E! withdraws it. Each command moves the action's version (what
+    ``expected_version`` is checked against) and leaves the commitment's as it was; the
+    commitment's document shows the action as it is, or was at an instant."""
+    cid = create(ledger, world.dia)
+    join(ledger, cid, world.msd, PartnerRole.SUPPORT, world.dia)
+    join(ledger, cid, world.hui_e, PartnerRole.COMMUNITY, world.dia)
+    join(ledger, cid, world.iwi, PartnerRole.COMMUNITY, world.dia)
+    version = ledger.current_version(cid)
+    history = ledger.commitment_history(cid)
+
+    recorded = ledger.record_joint_action(
+        cid,
+        summary="Wānanga on the accord at the marae",
+        occurred_on=date(2015, 9, 12),
+        partner_ids=[world.msd.id, world.iwi.id],
+        actor=world.hui_e,
+        request_id="action",
+        expected_version=version,
+    )
+    action = made(recorded)
+    confirmed = ledger.respond_to_action(
+        cid, action, response=Response.CONFIRMED, actor=world.msd, request_id="c", expected_version=1
+    )
+    between = instant_between_commands()
+    disputed = ledger.respond_to_action(
+        cid,
+        action,
+        response=Response.DISPUTED,
+        note="Not a wānanga",
+        actor=world.iwi,
+        request_id="d",
+        expected_version=2,
+    )
+    withdrawn = ledger.withdraw_action(
+        cid, action, reason="Recorded on the wrong commitment", actor=world.hui_e, request_id="w", expected_version=3
+    )
+
+    results = [recorded, confirmed, disputed, withdrawn]
+    assert [(r.aggregate_id, r.version, r.commitment_version) for r in results] == [
+        (action, 1, version),
+        (action, 2, version),
+        (action, 3, version),
+        (action, 4, version),
+    ]
+    assert recorded.created_id == action
+    assert ledger.current_version(cid) == version
+    assert ledger.commitment_history(cid) == history, "the commitment's own stream is as it was"
+    shown = ledger.get_action(cid, action)
+    assert ledger.get_commitment(cid)["actions"] == [shown] and withdrawn.document == shown
+    assert (shown["version"], shown["status"], shown["withdrawal_reason"]) == (
+        4,
+        "withdrawn",
+        "Recorded on the wrong commitment",
+    )
+    assert (shown["recorded_by"], shown["partner_ids"]) == (str(world.hui_e.id), [str(world.msd.id), str(world.iwi.id)])
+    assert [(r["partner_id"], r["response"]) for r in shown["responses"]] == [
+        (str(world.msd.id), "confirmed"),
+        (str(world.iwi.id), "disputed"),
+    ]
+    [then] = ledger.get_commitment(cid, as_of=between)["actions"]
+    assert (then["version"], then["status"], len(then["responses"])) == (2, "recorded", 1)
+    assert ledger.get_commitment(cid, as_of=between)["version"] == version
+
+    entries = ledger.timeline(cid).items[:4]
+    assert [(e.kind, e.aggregate_id, e.version) for e in entries] == [
+        ("joint_action_withdrawn", action, version),
+        ("joint_action_disputed", action, version),
+        ("joint_action_confirmed", action, version),
+        ("joint_action_recorded", action, version),
+    ]
+    assert [e.position for e in entries] == [r.position for r in reversed(results)]
+    assert entries[0].summary == (
+        "Hui E! Community Aotearoa withdrew the joint action “Wānanga on the accord at the marae”: "
+        "Recorded on the wrong commitment"
+    )
+    assert entries[3].summary == (
+        "Hui E! Community Aotearoa recorded a joint action with Ministry of Social Development and "
+        "Ngāti Whātua Ōrākei on 12 September 2015: Wānanga on the accord at the marae"
+    )
+    with pytest.raises(ActionWithdrawn):
+        ledger.respond_to_action(cid, action, response=Response.CONFIRMED, actor=world.msd, request_id="late")
+    with pytest.raises(VersionMismatch):
+        ledger.withdraw_action(cid, action, reason="again", actor=world.hui_e, request_id="w2", expected_version=3)
+
+    # A partner named in an action that then leaves the commitment no longer answers it.
+    second = made(
+        ledger.record_joint_action(
+            cid,
+            summary="Second hui",
+            occurred_on=date(2015, 10, 1),
+            partner_ids=[world.iwi.id],
+            actor=world.dia,
+            request_id="second",
+        )
+    )
+    ledger.remove_partner(cid, partner_id=world.iwi.id, reason="stepped back", actor=world.iwi, request_id="left")
+    with pytest.raises(NotPartner):
+        ledger.respond_to_action(cid, second, response=Response.CONFIRMED, actor=world.iwi, request_id="after")
+    assert ledger.get_action(cid, second)["version"] == 1
+    other = create(ledger, world.dia, ref="NZ0002")
+    with pytest.raises(NotFound):
+        ledger.get_action(other, second)
+    rows = ledger.read_models.dump_read_models()
+    ledger.rebuild_read_models()
+    assert ledger.read_models.dump_read_models() == rows
+
+
+def test_a_commitment_shows_its_legacy_and_its_new_joint_actions_together(ledger: Ledger, world: World) -> None:
+    """A commitment of a store of release 0.1.0 holds joint actions in its own stream;
+    recorded today, they are aggregates of their own. Its document lists both kinds, in
+    the order recorded; a response to the legacy one is the commitment's next event, a
+    response to the new one the action's; both reach the timeline and the rebuilt read models."""
+    cid = create(ledger, world.dia)
+    join(ledger, cid, world.hui_e, PartnerRole.COMMUNITY, world.dia)
+    join(ledger, cid, world.iwi, PartnerRole.COMMUNITY, world.dia)
+    legacy = record_legacy_action(
+        ledger,
+        cid,
+        summary="Hui recorded in 2015",
+        occurred_on=date(2015, 8, 1),
+        partner_ids=[world.hui_e.id, world.iwi.id],
+        actor=world.dia,
+    )
+    new = made(
+        ledger.record_joint_action(
+            cid,
+            summary="Hui recorded today",
+            occurred_on=date(2016, 2, 1),
+            partner_ids=[world.hui_e.id],
+            actor=world.iwi,
+            request_id="new",
+        )
+    )
+    version = ledger.current_version(cid)
+
+    to_legacy = ledger.respond_to_action(
+        cid, legacy, response=Response.DISPUTED, note="Not us", actor=world.hui_e, request_id="r1", expected_version=1
+    )
+    to_new = ledger.respond_to_action(
+        cid, new, response=Response.CONFIRMED, actor=world.hui_e, request_id="r2", expected_version=1
+    )
+
+    assert (to_legacy.aggregate_id, to_legacy.version) == (cid, version + 1)
+    assert to_legacy.action(legacy)["version"] == 2
+    assert (to_new.aggregate_id, to_new.version, to_new.commitment_version) == (new, 2, version + 1)
+    assert ledger.current_version(cid) == version + 1
+    assert ledger.commitment_history(cid)[-1]["type"] == "JointActionDisputed"
+    document = ledger.get_commitment(cid)
+    assert [(a["id"], a["summary"], a["version"]) for a in document["actions"]] == [
+        (str(legacy), "Hui recorded in 2015", 2),
+        (str(new), "Hui recorded today", 2),
+    ]
+    assert document["actions"] == [ledger.get_action(cid, legacy), ledger.get_action(cid, new)]
+    assert document["actions"][0]["responses"][0]["response"] == "disputed"
+    newest = ledger.timeline(cid).items[:2]
+    assert [(e.kind, e.aggregate_id, e.version) for e in newest] == [
+        ("joint_action_confirmed", new, version + 1),
+        ("joint_action_disputed", cid, version + 1),
+    ]
+    assert newest[1].summary == (
+        "Hui E! Community Aotearoa disputed the joint action “Hui recorded in 2015”. Note: Not us"
+    )
+    with pytest.raises(AlreadyResponded):
+        ledger.respond_to_action(cid, legacy, response=Response.CONFIRMED, actor=world.hui_e, request_id="again")
+    with pytest.raises(VersionMismatch):
+        ledger.respond_to_action(
+            cid, legacy, response=Response.CONFIRMED, actor=world.iwi, request_id="stale", expected_version=1
+        )
+    rows = ledger.read_models.dump_read_models()
+    ledger.rebuild_read_models()
+    assert ledger.read_models.dump_read_models() == rows
+
+
+def test_reports_assessments_and_milestone_changes_say_the_dates_they_describe(ledger: Ledger, world: World) -> None:
+    """DIA reports progress as at the end of term, then (late) as at the mid-term: the
+    commitment's completion is the report about the latest date, not the last recorded.
+    The IRM records its assessments apart from the lead's reports; MSD reschedules a
+    milestone, giving a reason; Hui E! joined on a date of its own."""
+    cid = create(ledger, world.dia)
+    join(ledger, cid, world.msd, PartnerRole.SUPPORT, world.dia)
+    ledger.add_partner(
+        cid,
+        partner_id=world.hui_e.id,
+        role=PartnerRole.COMMUNITY,
+        joined_on=date(2014, 9, 1),
+        actor=world.dia,
+        request_id="joined",
+    )
+    milestone = made(
+        ledger.add_milestone(cid, title="Review", due_on=date(2015, 6, 30), actor=world.dia, request_id="m")
+    )
+    changed = ledger.change_milestone(
+        cid, milestone, due_on=date(2015, 9, 30), reason="after the election", actor=world.msd, request_id="ch"
+    )
+    for completion, note, as_of in (
+        (Completion.SUBSTANTIAL, "End of term", date(2016, 6, 30)),
+        (Completion.LIMITED, "Mid-term, recorded late", date(2015, 6, 30)),
+    ):
+        ledger.report_progress(cid, completion=completion, note=note, as_of=as_of, actor=world.dia, request_id=note)
+    assessed = ledger.record_assessment(
+        cid,
+        stage=AssessmentStage.END_OF_TERM,
+        assessed_on=date(2017, 2, 28),
+        completion=Completion.SUBSTANTIAL,
+        did_it_open_government=OpenedGovernment.MARGINAL,
+        note="End-of-term report.",
+        actor=world.assessor,
+        request_id="a1",
+    )
+    ledger.record_assessment(
+        cid,
+        stage=AssessmentStage.MID_TERM,
+        assessed_on=date(2015, 6, 30),
+        completion=Completion.LIMITED,
+        actor=world.assessor,
+        request_id="a2",
+    )
+
+    document = ledger.get_commitment(cid)
+    assert document["milestones"][0]["due_on"] == "2015-09-30" and changed.version == document["version"] - 4
+    assert [(p["completion"], p["as_of"]) for p in document["progress"]] == [
+        ("substantial", "2016-06-30"),
+        ("limited", "2015-06-30"),
+    ]
+    assert (document["completion"]["completion"], document["completion"]["as_of"]) == ("substantial", "2016-06-30")
+    assert [(a["stage"], a["completion"]) for a in document["assessments"]] == [
+        ("end_of_term", "substantial"),
+        ("mid_term", "limited"),
+    ]
+    assert document["assessed_completion"] == "substantial", "the latest by the date assessed"
+    assert document["assessments"][0]["id"] == str(assessed.created_id)
+    assert document["assessments"][0]["assessor"] == {"id": str(world.assessor.id), "name": world.assessor.name}
+    assert ledger.assessments(cid) == document["assessments"]
+    joined = {p["id"]: p["joined_on"] for p in document["partners"]}
+    assert joined == {str(world.dia.id): "2014-07-01", str(world.msd.id): None, str(world.hui_e.id): "2014-09-01"}
+    [summary] = ledger.list_commitments(q="kia tutahi").items
+    assert (summary.completion, summary.assessed_completion) == ("substantial", "substantial")
+
+    entries = list(reversed(ledger.timeline(cid, limit=1000).items))
+    [changed_entry] = [e for e in entries if e.kind == "milestone_changed"]
+    assert changed_entry.summary == (
+        "Ministry of Social Development rescheduled the milestone “Review” to 30 September 2015: after the election"
+    )
+    assert (changed_entry.occurred_on, changed_entry.position) == (date(2015, 9, 30), changed.position)
+    dated = [(e.kind, e.occurred_on) for e in entries if e.kind in ("progress_reported", "assessment_recorded")]
+    assert dated == [
+        ("progress_reported", date(2016, 6, 30)),
+        ("progress_reported", date(2015, 6, 30)),
+        ("assessment_recorded", date(2017, 2, 28)),
+        ("assessment_recorded", date(2015, 6, 30)),
+    ]
+    [end_of_term] = [e for e in entries if e.position == assessed.position]
+    assert end_of_term.summary == (
+        "Independent Reporting Mechanism assessed completion as substantial in its end-of-term assessment of "
+        "28 February 2017; did it open government: marginal. End-of-term report."
+    )
+    assert end_of_term.actor_id == world.assessor.id
+    rows = ledger.read_models.dump_read_models()
+    ledger.rebuild_read_models()
+    assert ledger.read_models.dump_read_models() == rows
 
 
 def test_the_state_at_each_version_is_the_state_after_that_many_events(ledger: Ledger, world: World) -> None:
@@ -489,24 +779,52 @@ def test_a_diff_shows_field_level_changes_between_any_two_versions(ledger: Ledge
 
 
 def test_the_timeline_is_newest_first_and_each_entry_a_sentence_naming_its_actor(ledger: Ledger, world: World) -> None:
-    """Every kind of event becomes one sentence; world dates only where the event has one."""
-    cid, _, _ = rich_history(ledger, world)
+    """Every kind of event becomes one sentence; the date it describes where it has one.
+    The commitment's own events and its joint action's share the timeline: each entry of
+    the commitment is one event of its history, at that version; each entry of the action
+    is one event of the action's, at the commitment's version when it was recorded."""
+    cid, _, action = rich_history(ledger, world)
     entries = ledger.timeline(cid, limit=1000).items
     history = ledger.commitment_history(cid)
+    action_history = documents_of(ledger.event_log.aggregate_documents(action))
 
     assert [e.kind for e in reversed(entries)] == RICH_KINDS
-    assert [e.version for e in entries] == list(range(len(history), 0, -1))
-    assert [e.position for e in reversed(entries)] == [h["position"] for h in history]
+    positions = [e.position for e in entries]
+    assert positions == sorted(positions, reverse=True)
+    assert sorted(positions) == sorted(h["position"] for h in history + action_history)
+    own = [e for e in reversed(entries) if e.aggregate_id == cid]
+    of_action = [e for e in reversed(entries) if e.aggregate_id == action]
+    assert len(own) + len(of_action) == len(entries)
+    assert [e.version for e in own] == [h["version"] for h in history] == list(range(1, len(history) + 1))
+    assert [e.position for e in own] == [h["position"] for h in history]
+    assert [e.recorded_at for e in own] == [parse_instant(h["recorded_at"]) for h in history]
+    assert [(h["aggregate_type"], h["type"], h["version"]) for h in action_history] == [
+        ("joint_action", "JointActionRecorded", 1),
+        ("joint_action", "JointActionResponded", 2),
+        ("joint_action", "JointActionResponded", 3),
+    ]
+    assert [e.position for e in of_action] == [h["position"] for h in action_history]
+    assert [e.recorded_at for e in of_action] == [parse_instant(h["recorded_at"]) for h in action_history]
+    for entry in of_action:
+        assert entry.version == max(h["version"] for h in history if h["position"] < entry.position)
     recorded = [e.recorded_at for e in entries]
     assert recorded == sorted(recorded, reverse=True) and all(r.tzinfo is not None for r in recorded)
-    assert [e.recorded_at for e in reversed(entries)] == [parse_instant(h["recorded_at"]) for h in history]
     names = {w.id: w.name for w in (world.dia, world.msd, world.tpk, world.hui_e, world.iwi, world.tinz)}
-    for entry, event in zip(reversed(entries), history, strict=True):
+    events = sorted(history + action_history, key=lambda h: h["position"])
+    for entry, event in zip(reversed(entries), events, strict=True):
         assert entry.actor_id == UUID(event["actor"]["id"])
         assert entry.actor_name == names[entry.actor_id]
         assert entry.summary.startswith(entry.actor_name)
-    dated = {e.kind: e.occurred_on for e in entries if e.occurred_on is not None}
-    assert dated == {"milestone_reached": date(2015, 6, 12), "joint_action_recorded": date(2015, 8, 1)}
+    dated = [(e.kind, e.occurred_on) for e in reversed(entries) if e.occurred_on is not None]
+    assert dated == [
+        ("created", date(2014, 7, 1)),  # its start
+        ("partner_joined", date(2014, 7, 1)),  # the lead, from the start; the others joined on no date given
+        ("milestone_added", date(2015, 6, 30)),  # when it is due
+        ("milestone_reached", date(2015, 6, 12)),
+        ("joint_action_recorded", date(2015, 8, 1)),
+        ("progress_reported", date(2015, 6, 30)),  # the dates the reports describe
+        ("progress_reported", date(2016, 6, 30)),
+    ]
     by_kind = {e.kind: e.summary for e in entries}
     assert by_kind["partner_left"] == "Hui E! Community Aotearoa left the commitment: no capacity this year"
     assert by_kind["withdrawn"] == (
@@ -740,12 +1058,96 @@ def test_partners_are_listed_by_name_and_kind_and_a_rename_shows_at_once(ledger:
     [row] = ledger.list_partners(q="hui e").items
     assert (row.id, row.kind, row.external_ref) == (world.hui_e.id, "community_organisation", None)
 
-    ledger.rename_partner(world.msd.id, name="Manatū Whakahiato Ora", actor=ADMIN, request_id="rename")
+    ledger.rename_partner(
+        world.msd.id, name="Manatū Whakahiato Ora", reason="Its name in te reo Māori", actor=ADMIN, request_id="rename"
+    )
     assert names() == [p.name if p is not world.msd else "Manatū Whakahiato Ora" for p in everyone]
     assert names(q="manatu whakahiato") == ["Manatū Whakahiato Ora"]
     assert names(q="social development") == []
     assert ledger.get_partner(world.msd.id)["name"] == "Manatū Whakahiato Ora"
     assert ledger.get_partner(world.msd.id)["version"] == 2
+
+
+def test_a_renamed_partner_is_shown_and_found_by_its_new_name_and_earlier_entries_keep_the_old_one(
+    ledger: Ledger, world: World
+) -> None:
+    """An admin renames MSD, and DIA (a lead), giving reasons: the commitment's document,
+    the list's lead names, search and every timeline entry recorded from then on use the
+    new names; the entries recorded before keep the names they were recorded under, and
+    so does the log."""
+    cid = create(ledger, world.dia)
+    join(ledger, cid, world.msd, PartnerRole.SUPPORT, world.dia)
+    join(ledger, cid, world.hui_e, PartnerRole.COMMUNITY, world.dia)
+    ledger.record_joint_action(
+        cid,
+        summary="Hui before the rename",
+        occurred_on=date(2015, 8, 1),
+        partner_ids=[world.msd.id],
+        actor=world.hui_e,
+        request_id="before",
+    )
+    before = ledger.timeline(cid, limit=1000).items
+    assert listed(ledger.list_commitments(q="social development")) == [cid]
+
+    renamed = ledger.rename_partner(
+        world.msd.id, name="Manatū Whakahiato Ora", reason="Its name in te reo Māori", actor=ADMIN, request_id="r1"
+    )
+    ledger.rename_partner(
+        world.dia.id, name="Te Tari Taiwhenua", reason="Its name in te reo Māori", actor=ADMIN, request_id="r2"
+    )
+    # What a credential of each acts as from now on: the partner as it is called now.
+    msd = Actor(world.msd.role, world.msd.id, ledger.get_partner(world.msd.id)["name"])
+    dia = Actor(world.dia.role, world.dia.id, ledger.get_partner(world.dia.id)["name"])
+    assert (msd.name, dia.name, renamed.version) == ("Manatū Whakahiato Ora", "Te Tari Taiwhenua", 2)
+    milestone = made(ledger.add_milestone(cid, title="Report", due_on=date(2015, 6, 30), actor=dia, request_id="m"))
+    ledger.reach_milestone(cid, milestone, reached_on=date(2015, 6, 1), actor=msd, request_id="reach")
+    ledger.record_joint_action(
+        cid,
+        summary="Hui after the rename",
+        occurred_on=date(2015, 9, 1),
+        partner_ids=[msd.id],
+        actor=world.hui_e,
+        request_id="after",
+    )
+    ledger.remove_partner(cid, partner_id=msd.id, reason="done", actor=dia, request_id="removed")
+
+    entries = ledger.timeline(cid, limit=1000).items
+    assert entries[len(entries) - len(before) :] == before, "earlier entries keep the names they had"
+    assert [e.summary for e in entries[: len(entries) - len(before)]] == [
+        "Te Tari Taiwhenua removed Manatū Whakahiato Ora: done",
+        "Hui E! Community Aotearoa recorded a joint action with Manatū Whakahiato Ora on 1 September 2015: "
+        "Hui after the rename",
+        "Manatū Whakahiato Ora reported the milestone “Report” reached on 1 June 2015.",
+        "Te Tari Taiwhenua added the milestone “Report”, due 30 June 2015.",
+    ]
+    assert [e.summary for e in before][:2] == [
+        "Hui E! Community Aotearoa recorded a joint action with Ministry of Social Development on 1 August 2015: "
+        "Hui before the rename",
+        "Department of Internal Affairs added Hui E! Community Aotearoa as community partner.",
+    ]
+    partners = {p["id"]: p["name"] for p in ledger.get_commitment(cid)["partners"]}
+    assert partners == {str(world.dia.id): "Te Tari Taiwhenua", str(world.hui_e.id): "Hui E! Community Aotearoa"}
+    as_it_was = {p["id"]: p["name"] for p in ledger.get_commitment(cid, version=3)["partners"]}
+    assert as_it_was[str(world.dia.id)] == "Te Tari Taiwhenua", "a past version names partners as they are now"
+    [summary] = ledger.list_commitments(q="te tari taiwhenua").items
+    assert (summary.id, summary.lead_names) == (cid, "Te Tari Taiwhenua")
+    assert listed(ledger.list_commitments(q="internal affairs")) == []
+    join(ledger, cid, msd, PartnerRole.SUPPORT, dia)
+    assert listed(ledger.list_commitments(q="whakahiato")) == [cid]
+    assert listed(ledger.list_commitments(q="social development")) == []
+    assert (
+        ledger.timeline(cid).items[0].summary == "Te Tari Taiwhenua added Manatū Whakahiato Ora as supporting agency."
+    )
+    joined = [e for e in ledger.commitment_history(cid) if e["type"] == "PartnerJoined"]
+    assert [e["data"]["name"] for e in joined] == [
+        "Department of Internal Affairs",
+        "Ministry of Social Development",
+        "Hui E! Community Aotearoa",
+        "Manatū Whakahiato Ora",
+    ], "the log keeps what was recorded"
+    rows = ledger.read_models.dump_read_models()
+    ledger.rebuild_read_models()
+    assert ledger.read_models.dump_read_models() == rows
 
 
 # -- read models rebuilt -------------------------------------------------------------------
@@ -757,7 +1159,11 @@ def test_read_models_rebuilt_from_the_log_equal_those_written_live(ledger: Ledge
     cid, _, _ = rich_history(ledger, world)
     five_commitments(ledger, world)
     ledger.rename_partner(
-        world.tpk.id, name="Te Puni Kōkiri (Ministry of Māori Development)", actor=ADMIN, request_id="rename"
+        world.tpk.id,
+        name="Te Puni Kōkiri (Ministry of Māori Development)",
+        reason="Its English name added",
+        actor=ADMIN,
+        request_id="rename",
     )
     other = create(ledger, world.dia, ref="NZ0003")
     join(ledger, other, world.tpk, PartnerRole.LEAD, world.dia)

@@ -1,7 +1,12 @@
 """RL6 (targets.md): for random command sequences, at every version of a commitment,
 full replay = snapshot + tail = the versioned query = the ``as_of`` query, and the live
 aggregate equals the final replay. Snapshots are taken every 3 versions here, so that
-snapshot + tail really differs from a full replay within a short sequence."""
+snapshot + tail really differs from a full replay within a short sequence.
+
+Joint actions are aggregates of their own: the commitment's documents show each as its
+own events, replayed up to the instant the document is of, say it was; each action's
+live aggregate equals its replay; and the timeline gives each action event the
+commitment's version when it was recorded."""
 
 from __future__ import annotations
 
@@ -15,13 +20,23 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from application.documents import commitment_document
-from application.errors import NotFound
+from application.documents import action_document, commitment_document
+from application.errors import Forbidden, NotFound
 from application.ledger import Ledger
 from domain.commitment import Commitment
 from domain.errors import DomainError
+from domain.joint_action import JointAction
 from domain.partner import Partner
-from domain.values import Actor, Completion, OgpValue, PartnerRole, Response, Visibility
+from domain.values import (
+    Actor,
+    AssessmentStage,
+    Completion,
+    OgpValue,
+    OpenedGovernment,
+    PartnerRole,
+    Response,
+    Visibility,
+)
 from infrastructure.idempotency import SqlIdempotencyStore
 from infrastructure.logstore import SqlLogStore
 from infrastructure.readmodels import SqlReadModels
@@ -35,17 +50,18 @@ PARTNERS = (*AGENCIES, "hui_e", "iwi", "tinz")
 
 
 class SnappyLedger(Ledger):
-    """The ledger with a snapshot every 3 versions, keeping the live aggregates it commits."""
+    """The ledger with a snapshot every 3 versions, keeping the live aggregates it commits
+    (commitments, partners and joint actions)."""
 
     name = Ledger.name  # the same tables as the real ledger
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Commitment: SNAPSHOT_EVERY, Partner: SNAPSHOT_EVERY}
 
     def __init__(self, env: dict[str, str] | None = None, **stores: Callable[[Any], Any]) -> None:
         super().__init__(env, **stores)
-        self.live: dict[UUID, Commitment | Partner] = {}
+        self.live: dict[UUID, Commitment | Partner | JointAction] = {}
 
-    def append(self, tx: Any, aggregates: Any) -> list[int]:
-        positions: list[int] = super().append(tx, aggregates)
+    def append(self, tx: Any, aggregates: Any, context: Commitment | None = None) -> list[int]:
+        positions: list[int] = super().append(tx, aggregates, context)
         for aggregate in aggregates:
             self.live[aggregate.id] = aggregate
         return positions
@@ -77,9 +93,10 @@ def store_kind(url: str) -> str:
 
 # Who acts or is acted on, chosen when the command runs from the commitment as it then
 # is: a role ("lead", "agency": lead or support, "member", "outsider", "named": named in
-# the joint action and not yet responded, "anyone") and an index into those who have it;
-# or a partner by name. Roles that fit make most commands acceptable; "anyone" and
-# "outsider" make the domain refuse some.
+# the joint action and not yet responded, "recorder": the joint action's, "anyone") and
+# an index into those who have it; or someone by name (a partner, or "assessor"). Roles
+# that fit make most commands acceptable; "anyone" and "outsider" make the domain (or
+# the application) refuse some.
 Who = tuple[str, int]
 
 
@@ -92,7 +109,8 @@ class Run:
     id: UUID
     milestones: list[UUID] = field(default_factory=list)
     actions: list[UUID] = field(default_factory=list)
-    accepted: int = 0
+    accepted: int = 0  # commands accepted that changed the commitment
+    accepted_on_actions: int = 0  # and that changed one of its joint actions
 
     @staticmethod
     def pick(ids: list[UUID], index: int) -> UUID:
@@ -113,14 +131,15 @@ class Run:
             "outsider": [k for k, role in role_of.items() if role is None],
             "anyone": list(self.actors),
         }
-        if kind == "named":
-            named = live.actions.get(str(action)) if action is not None else None
+        named = self.ledger.live.get(action) if action is not None else None
+        if isinstance(named, JointAction):
             pools["named"] = [
                 k
                 for k, actor in self.actors.items()
-                if named and actor.id in named.partner_ids and str(actor.id) not in named.responses
+                if actor.id in named.partner_ids and str(actor.id) not in named.responses
             ]
-        pool = pools[kind] or pools["lead"]  # a commitment always has a lead
+            pools["recorder"] = [k for k, actor in self.actors.items() if actor.id == named.recorded_by]
+        pool = pools.get(kind) or pools["lead"]  # a commitment always has a lead
         return pool[index % len(pool)]
 
     def actor(self, who: Who, action: UUID | None = None) -> Actor:
@@ -128,7 +147,21 @@ class Run:
 
 
 @dataclass(frozen=True)
-class Amend:
+class OnCommitment:
+    """A command that changes the commitment (when accepted)."""
+
+    on_action: ClassVar[bool] = False
+
+
+@dataclass(frozen=True)
+class OnAction:
+    """A command that records or changes one of the commitment's joint actions."""
+
+    on_action: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class Amend(OnCommitment):
     who: Who
     changes: dict[str, Any]
     reason: str
@@ -140,10 +173,11 @@ class Amend:
 
 
 @dataclass(frozen=True)
-class AddPartner:
+class AddPartner(OnCommitment):
     who: Who
     partner: Who
     role: str  # "fitting" (to the partner's kind), or a role's value
+    joined_on: date | None = None
 
     def __call__(self, run: Run) -> None:
         partner = run.actor(self.partner)
@@ -152,11 +186,13 @@ class AddPartner:
         else:
             role = PartnerRole(self.role)
         actor = run.actor(self.who)
-        run.ledger.add_partner(run.id, partner_id=partner.id, role=role, actor=actor, request_id="add-partner")
+        run.ledger.add_partner(
+            run.id, partner_id=partner.id, role=role, joined_on=self.joined_on, actor=actor, request_id="add-partner"
+        )
 
 
 @dataclass(frozen=True)
-class RemovePartner:
+class RemovePartner(OnCommitment):
     who: Who
     partner: Who
     reason: str
@@ -168,7 +204,7 @@ class RemovePartner:
 
 
 @dataclass(frozen=True)
-class AddMilestone:
+class AddMilestone(OnCommitment):
     who: Who
     title: str
     due_on: date
@@ -182,7 +218,27 @@ class AddMilestone:
 
 
 @dataclass(frozen=True)
-class ReachMilestone:
+class ChangeMilestone(OnCommitment):
+    who: Who
+    milestone: int
+    title: str | None
+    due_on: date | None
+    reason: str
+
+    def __call__(self, run: Run) -> None:
+        run.ledger.change_milestone(
+            run.id,
+            run.pick(run.milestones, self.milestone),
+            title=self.title,
+            due_on=self.due_on,
+            reason=self.reason,
+            actor=run.actor(self.who),
+            request_id="change-milestone",
+        )
+
+
+@dataclass(frozen=True)
+class ReachMilestone(OnCommitment):
     who: Who
     milestone: int
     reached_on: date
@@ -202,7 +258,7 @@ class ReachMilestone:
 
 
 @dataclass(frozen=True)
-class RecordJointAction:
+class RecordJointAction(OnAction):
     who: Who
     partners: tuple[Who, ...]
     summary: str
@@ -224,7 +280,7 @@ class RecordJointAction:
 
 
 @dataclass(frozen=True)
-class Respond:
+class Respond(OnAction):
     who: Who
     action: int
     response: Response
@@ -243,19 +299,63 @@ class Respond:
 
 
 @dataclass(frozen=True)
-class ReportProgress:
+class WithdrawAction(OnAction):
     who: Who
-    completion: Completion
-    note: str
+    action: int
+    reason: str
 
     def __call__(self, run: Run) -> None:
-        run.ledger.report_progress(
-            run.id, completion=self.completion, note=self.note, actor=run.actor(self.who), request_id="progress"
+        action_id = run.pick(run.actions, self.action)
+        run.ledger.withdraw_action(
+            run.id, action_id, reason=self.reason, actor=run.actor(self.who, action_id), request_id="withdraw-action"
         )
 
 
 @dataclass(frozen=True)
-class Withdraw:
+class ReportProgress(OnCommitment):
+    who: Who
+    completion: Completion
+    note: str
+    as_of: date | None = None
+
+    def __call__(self, run: Run) -> None:
+        run.ledger.report_progress(
+            run.id,
+            completion=self.completion,
+            note=self.note,
+            as_of=self.as_of,
+            actor=run.actor(self.who),
+            request_id="progress",
+        )
+
+
+@dataclass(frozen=True)
+class RecordAssessment(OnCommitment):
+    who: Who
+    stage: AssessmentStage
+    assessed_on: date
+    completion: Completion
+    did_it_open_government: OpenedGovernment | None
+    starred: bool
+    note: str | None
+
+    def __call__(self, run: Run) -> None:
+        run.ledger.record_assessment(
+            run.id,
+            stage=self.stage,
+            assessed_on=self.assessed_on,
+            completion=self.completion,
+            did_it_open_government=self.did_it_open_government,
+            starred=self.starred,
+            report_url="https://www.opengovpartnership.org/documents/new-zealand-report/" if self.starred else None,
+            note=self.note,
+            actor=run.actor(self.who),
+            request_id="assessment",
+        )
+
+
+@dataclass(frozen=True)
+class Withdraw(OnCommitment):
     who: Who
     reason: str
 
@@ -286,7 +386,8 @@ texts = weighted(
     (1, st.sampled_from(["NUL \x00 inside", "a lone \ud800 surrogate"])),  # unstorable: refused on every store
 )
 reasons = weighted((4, texts), (1, st.sampled_from(["", "  "])))
-dates = st.dates(date(2010, 1, 1), date(2035, 12, 31))  # reached_on after today is refused
+dates = st.dates(date(2010, 1, 1), date(2035, 12, 31))  # reached_on (and the like) after today is refused
+maybe_dates = st.one_of(st.none(), dates)
 urls = st.one_of(
     st.none(),
     st.sampled_from(["https://www.dia.govt.nz/kia-tutahi", "http://ogp.example/nz?a=1", "ftp://no", "https://"]),
@@ -313,14 +414,35 @@ commands: st.SearchStrategy[Command] = weighted(
             leads,
             who("outsider", "outsider", "outsider", "anyone"),
             st.sampled_from(["fitting", "fitting", "lead", "support", "community"]),
+            maybe_dates,
         ),
     ),
     (2, st.builds(RemovePartner, who("lead", "member", "anyone"), members, reasons)),
     (3, st.builds(AddMilestone, agencies, texts, dates)),
+    (
+        2,
+        st.builds(
+            ChangeMilestone, agencies, indexes, st.one_of(st.none(), texts), st.one_of(st.none(), dates), reasons
+        ),
+    ),
     (3, st.builds(ReachMilestone, agencies, indexes, dates, urls, notes)),
-    (3, st.builds(RecordJointAction, agencies, st.lists(members, max_size=4).map(tuple), texts, dates, urls)),
+    (3, st.builds(RecordJointAction, members, st.lists(members, max_size=4).map(tuple), texts, dates, urls)),
     (4, st.builds(Respond, who("named", "named", "named", "anyone"), indexes, st.sampled_from(Response), notes)),
-    (3, st.builds(ReportProgress, leads, st.sampled_from(Completion), st.text(max_size=30))),
+    (1, st.builds(WithdrawAction, who("recorder", "recorder", "recorder", "anyone"), indexes, reasons)),
+    (3, st.builds(ReportProgress, leads, st.sampled_from(Completion), st.text(max_size=30), maybe_dates)),
+    (
+        2,
+        st.builds(
+            RecordAssessment,
+            who("assessor", "assessor", "assessor", "anyone"),
+            st.sampled_from(AssessmentStage),
+            dates,
+            st.sampled_from(Completion),
+            st.one_of(st.none(), st.sampled_from(OpenedGovernment)),
+            st.booleans(),
+            notes,
+        ),
+    ),
     (1, st.builds(Withdraw, leads, reasons)),  # rare: a withdrawn commitment refuses the rest
 )
 
@@ -356,9 +478,12 @@ def play(run: Run, scenario: Scenario) -> None:
     for command in scenario.commands:
         try:
             command(run)
-        except (DomainError, NotFound):
+        except (DomainError, NotFound, Forbidden):
             continue  # refused: nothing recorded
-        run.accepted += 1
+        if command.on_action:  # type: ignore[attr-defined]
+            run.accepted_on_actions += 1
+        else:
+            run.accepted += 1
 
 
 # -- the property --------------------------------------------------------------
@@ -377,11 +502,32 @@ def replay(ledger: Ledger, commitment_id: UUID, version: int) -> Commitment:
     return aggregate
 
 
-def check_replay(ledger: SnappyLedger, commitment_id: UUID) -> int:
-    """Asserts RL6 at every version of the commitment; returns its current version."""
+def replay_action(ledger: Ledger, action_id: UUID, at: datetime | None = None) -> JointAction | None:
+    """The joint action folded from its first event, with only the events recorded at or
+    before ``at`` (None: all of them; and None if it did not exist yet)."""
+    aggregate: Any = None
+    for event in ledger.events.get(action_id):
+        if at is None or event.timestamp <= at:
+            aggregate = event.mutate(aggregate)
+    assert aggregate is None or isinstance(aggregate, JointAction)
+    return aggregate
+
+
+def actions_at(ledger: Ledger, run: Run, at: datetime | None) -> list[dict[str, Any]]:
+    """The documents of the commitment's joint actions, replayed to the instant ``at``, in
+    the order they were recorded."""
+    replayed = [replay_action(ledger, action_id, at) for action_id in run.actions]
+    return [action_document(action.state, run.id) for action in replayed if action is not None]
+
+
+def check_replay(ledger: SnappyLedger, run: Run) -> int:
+    """Asserts RL6 at every version of the commitment, and of its joint actions; returns
+    the commitment's current version."""
+    commitment_id = run.id
     history = ledger.commitment_history(commitment_id, AUDITOR)
     current = len(history)
     assert [entry["version"] for entry in history] == list(range(1, current + 1))
+    assert {entry["aggregate_type"] for entry in history} == {"commitment"}
     recorded = {entry["version"]: parse_instant(entry["recorded_at"]) for entry in history}
     assert list(recorded.values()) == sorted(recorded.values()), "recorded times go forward with versions"
 
@@ -390,12 +536,16 @@ def check_replay(ledger: SnappyLedger, commitment_id: UUID) -> int:
         assert document["version"] == version
         from_repository = ledger.repository.get(commitment_id, version=version)
         assert commitment_document(from_repository) == document, f"snapshot + tail differs at version {version}"
-        assert ledger.get_commitment(commitment_id, AUDITOR, version=version) == document
+        # Its joint actions as they were when that version was recorded (the current
+        # version shows them as they are).
+        actions = actions_at(ledger, run, None if version == current else recorded[version])
+        assert ledger.get_commitment(commitment_id, AUDITOR, version=version) == {**document, "actions": actions}
         # Instants have microsecond resolution: versions recorded at the same instant
         # read as the last of them.
         at = recorded[version]
         last_at = max(v for v, t in recorded.items() if t <= at)
-        assert ledger.get_commitment(commitment_id, AUDITOR, as_of=at) == replayed[last_at]
+        as_of = {**replayed[last_at], "actions": actions_at(ledger, run, at)}
+        assert ledger.get_commitment(commitment_id, AUDITOR, as_of=at) == as_of
     with pytest.raises(NotFound):
         ledger.get_commitment(commitment_id, AUDITOR, as_of=recorded[1] - timedelta(microseconds=1))
 
@@ -411,7 +561,38 @@ def check_replay(ledger: SnappyLedger, commitment_id: UUID) -> int:
     assert isinstance(live, Commitment)
     assert live.version == current
     assert commitment_document(live) == replayed[current]
-    assert ledger.get_commitment(commitment_id, AUDITOR) == replayed[current]
+    assert ledger.get_commitment(commitment_id, AUDITOR) == {
+        **replayed[current],
+        "actions": actions_at(ledger, run, None),
+    }
+
+    # Each joint action: its live aggregate, its replay, the repository's and the query's
+    # document agree, its version counts its events, and the commitment holds none of them.
+    events = 0
+    for action_id in run.actions:
+        action = replay_action(ledger, action_id)
+        live_action = ledger.live[action_id]
+        assert action is not None and isinstance(live_action, JointAction)
+        assert (live_action.version, live_action.commitment_id) == (action.version, commitment_id)
+        assert live_action.state == action.state == ledger.load_action(action_id).state
+        document = ledger.get_action(commitment_id, action_id, AUDITOR)
+        assert document == action_document(action.state, commitment_id)
+        assert document["version"] == action.version
+        events += action.version
+    assert events == run.accepted_on_actions
+    assert live.actions == {}, "joint actions recorded today are aggregates of their own"
+
+    # The timeline: every event of the commitment and of its actions, each of an action at
+    # the commitment's version when it was recorded.
+    versions = {entry["position"]: entry["version"] for entry in history}
+    entries = ledger.timeline(commitment_id, AUDITOR, limit=10_000).items
+    assert len(entries) == current + run.accepted_on_actions
+    for entry in entries:
+        if entry.aggregate_id == commitment_id:
+            assert entry.version == versions[entry.position]
+        else:
+            assert entry.aggregate_id in run.actions
+            assert entry.version == max(v for p, v in versions.items() if p < entry.position)
     return current
 
 
@@ -428,7 +609,7 @@ def test_replay_equals_live_equals_snapshot_tail_equals_as_of(snappy: SnappyLedg
         note(repr(scenario))
         run = start(snappy, actors, scenario)
         play(run, scenario)
-        assert check_replay(snappy, run.id) == 2 + run.accepted
+        assert check_replay(snappy, run) == 2 + run.accepted
 
     each()
 
@@ -438,30 +619,37 @@ def test_replay_equals_live_equals_snapshot_tail_equals_as_of(snappy: SnappyLedg
 
 def test_a_fixed_history_is_snapshotted_and_replays_alike(snappy: SnappyLedger) -> None:
     actors = vars(make_world(snappy))
-    dia, msd, hui_e, iwi = ("dia", 0), ("msd", 0), ("hui_e", 0), ("iwi", 0)
+    dia, msd, hui_e, iwi, irm = ("dia", 0), ("msd", 0), ("hui_e", 0), ("iwi", 0), ("assessor", 0)
     scenario = Scenario(
         Visibility.PARTNERS,
         [OgpValue.CIVIC_PARTICIPATION],
         [
             AddPartner(dia, msd, "support"),
             AddPartner(dia, hui_e, "community"),
-            AddPartner(dia, iwi, "fitting"),
+            AddPartner(dia, iwi, "fitting", date(2015, 1, 15)),
             AddMilestone(msd, "Hui with partners", date(2015, 3, 31)),
+            ChangeMilestone(msd, 0, None, date(2015, 4, 30), "Rescheduled with the iwi"),
             ReachMilestone(msd, 0, date(2015, 3, 20), "https://www.dia.govt.nz/hui", "Held at Te Papa"),
-            RecordJointAction(dia, (hui_e, iwi), "Co-designed the review", date(2015, 2, 2), None),
-            Respond(hui_e, 0, Response.CONFIRMED, None),
+            RecordJointAction(hui_e, (msd, iwi), "Co-designed the review", date(2015, 2, 2), None),
+            Respond(msd, 0, Response.CONFIRMED, None),
             Respond(iwi, 0, Response.DISPUTED, "We were not asked"),
+            RecordJointAction(dia, (hui_e,), "Planning hui", date(2015, 2, 3), None),
+            WithdrawAction(dia, 1, "Recorded twice"),
+            Respond(hui_e, 1, Response.CONFIRMED, "refused: withdrawn"),
             RemovePartner(iwi, iwi, "Leaving the commitment"),
             Amend(dia, {"ends_on": date(2016, 12, 31), "visibility": Visibility.PUBLIC}, "Extended"),
-            ReportProgress(dia, Completion.LIMITED, "Mid-term"),
+            ReportProgress(dia, Completion.LIMITED, "Mid-term", date(2015, 6, 30)),
+            RecordAssessment(irm, AssessmentStage.MID_TERM, date(2015, 7, 1), Completion.LIMITED, None, False, "IRM"),
+            RecordAssessment(dia, AssessmentStage.OTHER, date(2015, 7, 1), Completion.COMPLETE, None, False, None),
             Withdraw(dia, "Superseded by the second plan"),
             ReportProgress(dia, Completion.COMPLETE, "refused: withdrawn"),
+            RecordJointAction(dia, (hui_e,), "refused: withdrawn", date(2016, 1, 1), None),
         ],
     )
     run = start(snappy, actors, scenario)
     play(run, scenario)
-    assert run.accepted == 12
-    assert check_replay(snappy, run.id) == 14
+    assert (run.accepted, run.accepted_on_actions) == (11, 5)
+    assert check_replay(snappy, run) == 13
     assert snappy.snapshots is not None
     versions = [s.originator_version for s in snappy.snapshots.get(run.id)]
     assert versions == [3, 6, 9, 12]
@@ -470,3 +658,7 @@ def test_a_fixed_history_is_snapshotted_and_replays_alike(snappy: SnappyLedger) 
     document = snappy.get_commitment(run.id)
     assert document["status"] == "withdrawn"
     assert [r["response"] for r in document["actions"][0]["responses"]] == ["confirmed", "disputed"]
+    assert [(a["status"], a["version"]) for a in document["actions"]] == [("recorded", 3), ("withdrawn", 2)]
+    assert document["milestones"][0]["due_on"] == "2015-04-30"
+    assert (document["completion"]["as_of"], document["assessed_completion"]) == ("2015-06-30", "limited")
+    assert [p["joined_on"] for p in document["partners"]] == ["2014-07-01", None, None]

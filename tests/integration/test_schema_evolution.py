@@ -99,10 +99,14 @@ def assert_expected_state(commitment: Commitment, version: int) -> None:
     assert commitment.ends_on == date(2016, 6, 30)
     assert commitment.ogp_values == [OgpValue.CIVIC_PARTICIPATION]
     assert commitment.status is Status.ACTIVE
-    assert [(m.partner_id, m.kind, m.role) for m in commitment.partners.values()] == [
-        (DIA, PartnerKind.AGENCY, PartnerRole.LEAD),
-        (HUI_E, PartnerKind.COMMUNITY_ORGANISATION, PartnerRole.COMMUNITY),
-    ][: version - 1]
+    assert (
+        [(m.partner_id, m.kind, m.role, m.joined_on) for m in commitment.partners.values()]
+        == [
+            (DIA, PartnerKind.AGENCY, PartnerRole.LEAD, None),  # PartnerJoined version 1: no joined_on
+            (HUI_E, PartnerKind.COMMUNITY_ORGANISATION, PartnerRole.COMMUNITY, None),
+        ][: version - 1]
+    )
+    assert commitment.assessments == []  # state version 3: none before there were any
     milestones = list(commitment.milestones.values())
     if version >= 4:
         assert [(m.title, m.due_on, m.reached_on) for m in milestones] == [
@@ -156,9 +160,11 @@ def created_event(visibility: Visibility) -> Commitment.CommitmentCreated:
 def test_the_current_code_writes_version_2() -> None:
     """The fixture would prove nothing if today's code still wrote version 1: today's
     document of a creation carries its visibility (and, at the version documents of
-    this type were first stored at, no class version)."""
+    this type were first stored at, no class version). The aggregate's state has moved
+    on since (version 3 added assessments), so a version 1 snapshot needs both upcasters."""
     assert Commitment.CommitmentCreated.class_version == 2
-    assert Commitment.class_version == 2
+    assert Commitment.class_version == 3
+    assert hasattr(Commitment, "upcast_v1_v2") and hasattr(Commitment, "upcast_v2_v3")
     document = json.loads(document_bytes(created_event(Visibility.PARTNERS), 0))
     assert document["data"]["visibility"] == "partners"
     assert "class_version" not in document

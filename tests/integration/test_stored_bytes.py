@@ -24,6 +24,7 @@ from uuid import UUID
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import (
+    CHAR,
     BigInteger,
     Column,
     Integer,
@@ -37,21 +38,24 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.engine import Engine
 
 from application.audit import Auditor
-from application.demo import DIA, HUI_E, actor_of, commitment_id, partner_id
+from application.core import CLIENT_REQUEST_ID
+from application.demo import DIA, HUI_E, TPK, actor_of, commitment_id, partner_id
+from application.errors import NotFound
 from application.ledger import Ledger
-from application.logformat import document_bytes, read_event
+from application.logformat import canonical, document_bytes, leaf_hash, read_event
 from application.merkle import prefetched, verify_consistency
 from application.offline import verify_export
 from domain.commitment import Commitment
-from domain.values import PartnerKind
+from domain.errors import AlreadyResponded, CommitmentWithdrawn
+from domain.values import Actor, ActorRole, Completion, PartnerKind, PartnerRole, Response
 from infrastructure.keys import verify_signature
-from infrastructure.tables import metadata as current_metadata
 from infrastructure.upgrade import UpgradeRefused
 from interfaces.cli import main
 from interfaces.composition import open_auditor, open_ledger
-from tests.conftest import ADMIN, postgres_url, reset_postgres
+from tests.conftest import ADMIN, AUDITOR, make_world, postgres_url, record_legacy_action, reset_postgres
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "store-0.1.0"
 GOLDEN: dict[str, Any] = json.loads((FIXTURE / "golden.json").read_text(encoding="utf-8"))
@@ -121,18 +125,265 @@ def test_a_010_store_is_upgraded_once_keeping_every_leaf_and_root(old_store: Pat
         again.close()
 
 
+# The event classes changed since release 0.1.0, each now at class version 2, and what
+# their upcasters make of the ``data`` of a document written before: the new field, unknown.
+CHANGED_SINCE_010 = {
+    "PartnerJoined": {"joined_on": None},
+    "ProgressReported": {"as_of": None},
+    "PartnerRenamed": {"reason": None},
+}
+
+
 def test_every_010_document_reads_back_as_its_own_bytes(old_store: Path) -> None:
     """Each stored document decodes to a domain event that encodes to the same bytes:
-    the format holds every event type of 0.1.0 exactly."""
+    the format holds every event type of 0.1.0 exactly. A document of a class changed
+    since (``CHANGED_SINCE_010``) reads upcast, as that class's document of today would
+    be (its class version, the new field unknown), which in turn reads back as its own
+    bytes; the stored document itself is never rewritten."""
     ledger, _ = opened(old_store)
     try:
         entries = ledger.event_log.documents(None, 10_000)
         types = {json.loads(entry.document)["type"] for entry in entries}
         for entry in entries:
-            assert document_bytes(read_event(entry.document), entry.position) == entry.document, entry.position
+            stored = json.loads(entry.document)
+            again = document_bytes(read_event(entry.document), entry.position)
+            if stored["type"] in CHANGED_SINCE_010:
+                assert "class_version" not in stored, entry.position
+                upcast = {**stored["data"], **CHANGED_SINCE_010[stored["type"]]}
+                assert again == canonical({**stored, "class_version": 2, "data": upcast}), entry.position
+                assert document_bytes(read_event(again), entry.position) == again, entry.position
+            else:
+                assert again == entry.document, entry.position
+        assert [leaf_hash(entry.document).hex() for entry in entries] == GOLDEN["leaf_hashes"]
     finally:
         ledger.close()
     assert len(types) == 13, types  # every event type 0.1.0 had
+    assert set(CHANGED_SINCE_010) <= types
+
+
+def legacy_actions() -> dict[str, dict[str, Any]]:
+    """The joint actions release 0.1.0 recorded in its commitments' own streams, as its
+    export says: each with its commitment, its recording event and its responses."""
+    found: dict[str, dict[str, Any]] = {}
+    for line in (FIXTURE / "export.jsonl").read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event["type"] == "JointActionRecorded":
+            found[event["data"]["action_id"]] = {
+                "commitment": event["aggregate_id"],
+                "recorded": event,
+                "responses": [],
+            }
+        elif event["type"] in ("JointActionConfirmed", "JointActionDisputed"):
+            found[event["data"]["action_id"]]["responses"].append(event)
+    return found
+
+
+def expected_action(action_id: str, legacy: dict[str, Any]) -> dict[str, Any]:
+    """The document of a 0.1.0 joint action, written out from its events."""
+    data = legacy["recorded"]["data"]
+    return {
+        "id": action_id,
+        "commitment_id": legacy["commitment"],
+        "summary": data["summary"],
+        "occurred_on": data["occurred_on"],
+        "recorded_by": legacy["recorded"]["actor"]["id"],
+        "partner_ids": data["partner_ids"],
+        "evidence_url": data["evidence_url"],
+        "responses": [
+            {
+                "partner_id": response["actor"]["id"],
+                "response": "confirmed" if response["type"] == "JointActionConfirmed" else "disputed",
+                "note": response["data"]["note"],
+                "responded_at": response["recorded_at"],
+            }
+            for response in legacy["responses"]
+        ],
+        "status": "recorded",
+        "withdrawal_reason": None,
+        "version": 1 + len(legacy["responses"]),
+    }
+
+
+def stored_010(ledger: Ledger) -> list[tuple[bytes, bytes]]:
+    """The stored bytes and leaf of every event 0.1.0 wrote."""
+    entries = ledger.event_log.documents(None, GOLDEN["tree_size"])
+    assert len(entries) == GOLDEN["tree_size"]
+    return [(entry.document, entry.leaf) for entry in entries]
+
+
+def check_legacy_actions(ledger: Ledger, auditor: Auditor) -> None:
+    """0.1.0's joint actions, after the upgrade: each shows in its commitment's document
+    and by its id, as its events say; their rules still hold; a partner named in one
+    responds to it, and its recorder withdraws one, each by a new event of the
+    commitment's own stream; and no byte or leaf of what 0.1.0 wrote changes."""
+    before = stored_010(ledger)
+    legacy = legacy_actions()
+    assert len(legacy) == 13
+    for action_id, action in legacy.items():
+        cid = UUID(action["commitment"])
+        shown = {a["id"]: a for a in ledger.get_commitment(cid, AUDITOR)["actions"]}
+        assert shown[action_id] == expected_action(action_id, action)
+        assert ledger.get_action(cid, UUID(action_id), AUDITOR) == shown[action_id]
+        elsewhere = commitment_id("NZ0002" if cid == commitment_id("NZ0001") else "NZ0001")
+        with pytest.raises(NotFound):  # fetched by id through its own commitment only
+            ledger.get_action(elsewhere, UUID(action_id), AUDITOR)
+    accord = commitment_id("NZ0004")
+    [(hui_id, hui)] = [(i, a) for i, a in legacy.items() if a["commitment"] == str(accord)]
+    assert set(hui["recorded"]["data"]["partner_ids"]) == {str(partner_id(HUI_E)), str(partner_id(TPK))}
+    assert ledger.get_commitment(accord)["actions"][0]["id"] == hui_id
+
+    # Its rules, as 0.1.0 had them: every named partner of the demo's actions has
+    # answered, once; the fixture's withdrawn commitment takes no answer.
+    size = ledger.log_size()
+    with pytest.raises(AlreadyResponded):
+        ledger.respond_to_action(
+            accord, UUID(hui_id), response=Response.DISPUTED, actor=actor_of(TPK), request_id="again"
+        )
+    [(withdrawn_id, withdrawn)] = [(i, a) for i, a in legacy.items() if a["recorded"]["request_id"] == "fx-7"]
+    [left] = set(withdrawn["recorded"]["data"]["partner_ids"]) - {str(partner_id(HUI_E))}
+    with pytest.raises(CommitmentWithdrawn):
+        ledger.respond_to_action(
+            UUID(withdrawn["commitment"]),
+            UUID(withdrawn_id),
+            response=Response.CONFIRMED,
+            actor=Actor(ActorRole.COMMUNITY, UUID(left), "Te Rūnanga o Ngāti Fixture"),
+            request_id="late",
+        )
+    assert ledger.log_size() == size
+
+    # A partner named in a joint action of the commitment's stream answers it (one
+    # recorded in that stream as 0.1.0 did: in the fixture, no named partner is left
+    # to answer); its answer is the commitment's next event, and moves the action's version.
+    version = ledger.current_version(accord)
+    legacy_id = record_legacy_action(
+        ledger,
+        accord,
+        summary="Wānanga on the accord, recorded as release 0.1.0 did",
+        occurred_on=date(2016, 3, 1),
+        partner_ids=[partner_id(TPK), partner_id(HUI_E)],
+        actor=actor_of(DIA),
+    )
+    answered = ledger.respond_to_action(
+        accord,
+        legacy_id,
+        response=Response.CONFIRMED,
+        note="Kua tautoko",
+        actor=actor_of(TPK),
+        request_id="legacy-answer",
+        expected_version=1,
+    )
+    assert (answered.aggregate_id, answered.version) == (accord, version + 2)
+    assert answered.action(legacy_id)["version"] == 2
+    history = ledger.commitment_history(accord)
+    assert [(e["type"], e["aggregate_type"], e["version"]) for e in history[-2:]] == [
+        ("JointActionRecorded", "commitment", version + 1),
+        ("JointActionConfirmed", "commitment", version + 2),
+    ]
+    assert history[-1]["data"] == {"action_id": str(legacy_id), "note": "Kua tautoko"}
+    assert history[-1]["position"] == answered.position == ledger.log_size() - 1
+    shown = ledger.get_action(accord, legacy_id)
+    assert [(r["partner_id"], r["response"], r["note"]) for r in shown["responses"]] == [
+        (str(partner_id(TPK)), "confirmed", "Kua tautoko")
+    ]
+    assert shown["version"] == 2
+    newest = ledger.timeline(accord).items[0]
+    assert (newest.kind, newest.aggregate_id, newest.version) == ("joint_action_confirmed", accord, version + 2)
+    assert newest.summary == (
+        "Te Puni Kōkiri confirmed the joint action “Wānanga on the accord, recorded as release 0.1.0 did”."
+        " Note: Kua tautoko"
+    )
+
+    # Its recorder withdraws the demo's own 0.1.0 action: the same stream again.
+    withdrawn_now = ledger.withdraw_action(
+        accord,
+        UUID(hui_id),
+        reason="Recorded twice",
+        actor=actor_of(DIA),
+        request_id="legacy-withdraw",
+        expected_version=3,
+    )
+    assert (withdrawn_now.aggregate_id, withdrawn_now.version) == (accord, version + 3)
+    assert ledger.commitment_history(accord)[-1]["type"] == "JointActionWithdrawn"
+    after = ledger.get_action(accord, UUID(hui_id))
+    assert (after["status"], after["withdrawal_reason"], after["version"]) == ("withdrawn", "Recorded twice", 4)
+    assert after["responses"] == expected_action(hui_id, hui)["responses"]
+
+    # What 0.1.0 wrote is as it was, and every new document reads back as its own bytes.
+    assert stored_010(ledger) == before
+    assert_golden(ledger)
+    assert auditor.verify(against=read("checkpoint.json")).ok
+    for entry in ledger.event_log.documents(GOLDEN["tree_size"] - 1, 100):
+        assert document_bytes(read_event(entry.document), entry.position) == entry.document
+    live = ledger.read_models.dump_read_models()
+    assert ledger.rebuild_read_models() == ledger.log_size()
+    assert ledger.read_models.dump_read_models() == live
+
+
+def test_the_joint_actions_of_a_010_store_still_show_and_take_responses(old_store: Path) -> None:
+    ledger, auditor = opened(old_store)
+    try:
+        check_legacy_actions(ledger, auditor)
+    finally:
+        ledger.close()
+
+
+def test_todays_documents_say_their_class_version_and_keep_the_clients_request_id(ledger: Ledger) -> None:
+    """A document of a class changed since 0.1.0 says its class version (and has the new
+    field); one of an unchanged class does not. A request id the client sent is kept
+    beside the service's own, in the document its leaf covers, only when it sent one.
+    Every such document reads back as its own bytes."""
+    world = make_world(ledger)
+    cid = ledger.create_commitment(
+        title="Kia Tūtahi",
+        description="",
+        action_plan="New Zealand National Action Plan 2014–16",
+        external_ref="NZ0004",
+        starts_on=date(2014, 7, 1),
+        ends_on=date(2016, 6, 30),
+        ogp_values=[],
+        actor=world.dia,
+        request_id="service-1",
+    ).aggregate_id
+    token = CLIENT_REQUEST_ID.set("client's own id ā")
+    try:
+        ledger.add_partner(
+            cid,
+            partner_id=world.hui_e.id,
+            role=PartnerRole.COMMUNITY,
+            joined_on=date(2014, 8, 1),
+            actor=world.dia,
+            request_id="service-2",
+        )
+        ledger.report_progress(
+            cid,
+            completion=Completion.LIMITED,
+            note="",
+            as_of=date(2015, 6, 30),
+            actor=world.dia,
+            request_id="service-3",
+        )
+    finally:
+        CLIENT_REQUEST_ID.reset(token)
+    ledger.rename_partner(world.tinz.id, name="TI New Zealand", reason="Shorter", actor=ADMIN, request_id="service-4")
+
+    entries = ledger.event_log.documents(None, 10_000)
+    documents = [json.loads(entry.document) for entry in entries]
+    mine = [d for d in documents if d["aggregate_id"] in (str(cid), str(world.tinz.id))]
+    assert [(d["type"], d.get("class_version"), d["request_id"], d.get("client_request_id")) for d in mine] == [
+        ("PartnerRegistered", None, mine[0]["request_id"], None),
+        ("CommitmentCreated", None, "service-1", None),
+        ("PartnerJoined", 2, "service-1", None),
+        ("PartnerJoined", 2, "service-2", "client's own id ā"),
+        ("ProgressReported", 2, "service-3", "client's own id ā"),
+        ("PartnerRenamed", 2, "service-4", None),
+    ]
+    assert [mine[2]["data"]["joined_on"], mine[3]["data"]["joined_on"]] == ["2014-07-01", "2014-08-01"]
+    assert mine[4]["data"]["as_of"] == "2015-06-30" and mine[5]["data"]["reason"] == "Shorter"
+    for entry in entries:
+        assert leaf_hash(entry.document) == entry.leaf
+        assert document_bytes(read_event(entry.document), entry.position) == entry.document
+    assert ledger.commitment_history(cid)[2]["client_request_id"] == "client's own id ā"
+    assert "client_request_id" not in ledger.commitment_history(cid)[1]
 
 
 def test_checkpoints_saved_under_010_stay_valid_and_are_extended(old_store: Path) -> None:
@@ -273,6 +524,21 @@ def old_events(originator_id: Any) -> Table:
     )
 
 
+def tables_010(source: Engine) -> list[Table]:
+    """0.1.0's read models and checkpoints, as its SQLite file holds them (today's
+    tables differ: an upgrade finds the old ones and rebuilds them from the log), with
+    ids typed as uuid, as 0.1.0 made them on PostgreSQL."""
+    reflected = MetaData()
+    reflected.reflect(source, only=lambda name, _: name.startswith("rm_") or name == "tutahi_checkpoints")
+    for table in reflected.tables.values():
+        for column in table.columns:
+            if isinstance(column.type, CHAR) and column.type.length == 32:
+                column.type = Uuid()
+    tables = reflected.sorted_tables
+    assert {"rm_timeline", "rm_memberships", "tutahi_checkpoints"} <= {t.name for t in tables}
+    return tables
+
+
 @pytest.fixture
 def postgres_010(old_store: Path) -> Iterator[str]:
     """The fixture's rows in 0.1.0's tables on the PostgreSQL test database."""
@@ -280,13 +546,14 @@ def postgres_010(old_store: Path) -> Iterator[str]:
     reset_postgres(url)
     source = create_engine(f"sqlite:///{old_store}/tutahi.db")
     target = create_engine(url)
-    carried = [t for t in current_metadata.sorted_tables if t.name.startswith("rm_") or t.name == "tutahi_checkpoints"]
     try:
+        carried = tables_010(source)
         with source.connect() as reading, target.begin() as writing:
             OLD.create_all(writing)
             pg_events = old_events(Uuid)
             pg_events.create(writing)
-            current_metadata.create_all(writing, tables=carried)
+            for table in carried:
+                table.create(writing)
             rows = [dict(r._mapping) for r in reading.execute(select(old_events(LargeBinary)))]
             for row in rows:
                 row["originator_id"] = UUID(bytes=bytes(row["originator_id"]))
@@ -320,3 +587,14 @@ def test_a_010_store_on_postgresql_is_upgraded_keeping_its_proofs(old_store: Pat
     finally:
         ledger.close()
     assert not set(inspect(create_engine(postgres_010)).get_table_names()) & set(OLD_TABLES)
+
+
+@pytest.mark.postgres
+def test_the_joint_actions_of_a_010_store_on_postgresql_still_show_and_take_responses(
+    old_store: Path, postgres_010: str
+) -> None:
+    ledger, auditor = opened(old_store, postgres_010)
+    try:
+        check_legacy_actions(ledger, auditor)
+    finally:
+        ledger.close()

@@ -91,6 +91,7 @@ def test_a_document_holds_api_fields_and_its_leaf_is_sha256_of_0x00_and_its_byte
         name="Hui E!",
         kind=PartnerKind.COMMUNITY_ORGANISATION,
         role=PartnerRole.COMMUNITY,
+        joined_on=date(2014, 12, 24),
         actor=actor,
         request_id="r-2",
     )
@@ -106,11 +107,13 @@ def test_a_document_holds_api_fields_and_its_leaf_is_sha256_of_0x00_and_its_byte
         "recorded_at": "2015-01-01T00:00:00.000000Z",
         "actor": {"id": str(UUID(int=7)), "role": "agency", "name": "Department of Internal Affairs"},
         "request_id": "r-2",
+        "class_version": 2,  # PartnerJoined gained joined_on after release 0.1.0
         "data": {
             "partner_id": str(UUID(int=9)),
             "name": "Hui E!",
             "kind": "community_organisation",
             "role": "community",
+            "joined_on": "2014-12-24",
         },
     }
     assert leaf_hash(stored) == hashlib.sha256(b"\x00" + stored).digest()

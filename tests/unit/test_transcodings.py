@@ -22,13 +22,17 @@ from application.transcodings import ENUMS, VALUE_OBJECTS, register_domain_trans
 from domain.commitment import Commitment
 from domain.values import (
     ActionResponse,
+    ActionState,
+    ActionStatus,
     Actor,
     ActorRole,
+    Assessment,
+    AssessmentStage,
     Completion,
-    JointAction,
     Membership,
     Milestone,
     OgpValue,
+    OpenedGovernment,
     PartnerKind,
     PartnerRole,
     ProgressReport,
@@ -99,9 +103,9 @@ def sample_actor() -> Actor:
     return Actor(ActorRole.COMMUNITY, uuid4(), "Hui E! Community Aotearoa")
 
 
-def sample_action() -> JointAction:
+def sample_action() -> ActionState:
     first, second = uuid4(), uuid4()
-    return JointAction(
+    return ActionState(
         id=uuid4(),
         summary="Hui at Te Papa on the accord's principles",
         occurred_on=date(2015, 3, 14),
@@ -112,6 +116,8 @@ def sample_action() -> JointAction:
             str(first): ActionResponse(first, Response.CONFIRMED, "Kia ora, confirmed", RECORDED),
             str(second): ActionResponse(second, Response.DISPUTED, None, RECORDED.astimezone(NZDT)),
         },
+        status=ActionStatus.WITHDRAWN,
+        withdrawal_reason="Recorded twice",
     )
 
 
@@ -124,6 +130,9 @@ VALUES: dict[str, Any] = {
     "decimal": Decimal("0.10"),
     "actor": sample_actor(),
     "membership": Membership(uuid4(), "Te Puni Kōkiri", PartnerKind.AGENCY, PartnerRole.SUPPORT, RECORDED),
+    "membership (joined on a day)": Membership(
+        uuid4(), "Te Puni Kōkiri", PartnerKind.AGENCY, PartnerRole.SUPPORT, RECORDED, date(2014, 7, 1)
+    ),
     "milestone (open)": Milestone(uuid4(), "Publish the review", date(2015, 6, 30)),
     "milestone (reached)": Milestone(
         uuid4(), "Publish the review", date(2015, 6, 30), date(2015, 7, 2), "https://ogp.example/nz", "Two days late"
@@ -131,6 +140,20 @@ VALUES: dict[str, Any] = {
     "action response": ActionResponse(uuid4(), Response.CONFIRMED, None, RECORDED),
     "joint action with responses": sample_action(),
     "progress report": ProgressReport(Completion.SUBSTANTIAL, "End-of-term review: substantial", RECORDED),
+    "progress report as of a day": ProgressReport(Completion.LIMITED, "Self-report", RECORDED, date(2015, 9, 22)),
+    "assessment": Assessment(
+        uuid4(),
+        AssessmentStage.END_OF_TERM,
+        date(2017, 2, 28),
+        Completion.SUBSTANTIAL,
+        OpenedGovernment.MARGINAL,
+        True,
+        "https://www.opengovpartnership.org/documents/new-zealand-end-of-term-report-2014-2016/",
+        None,
+        uuid4(),
+        "Independent Reporting Mechanism",
+        RECORDED,
+    ),
     "list of enums": [OgpValue.CIVIC_PARTICIPATION, OgpValue.ACCESS_TO_INFORMATION],
     "nested": {
         "partners": {
@@ -251,8 +274,20 @@ def rich_commitment(ledger: Ledger) -> UUID:
         actor=w.tpk,
         request_id="r12",
     )
-    ledger.report_progress(cid, completion=Completion.LIMITED, note="Mid-term", actor=w.dia, request_id="r13")
+    ledger.report_progress(
+        cid, completion=Completion.LIMITED, note="Mid-term", as_of=date(2015, 9, 22), actor=w.dia, request_id="r13"
+    )
     ledger.report_progress(cid, completion=Completion.SUBSTANTIAL, note="End of term", actor=w.tpk, request_id="r14")
+    ledger.record_assessment(
+        cid,
+        stage=AssessmentStage.MID_TERM,
+        assessed_on=date(2015, 12, 1),
+        completion=Completion.LIMITED,
+        did_it_open_government=OpenedGovernment.MARGINAL,
+        report_url="https://www.opengovpartnership.org/",
+        actor=w.assessor,
+        request_id="r15",
+    )
     return cid
 
 
@@ -292,7 +327,10 @@ def test_snapshot_of_a_rich_history_loads_as_the_replayed_state(memory_ledger: L
     loaded = ledger.repository.get(cid)
     assert commitment_document(loaded) == commitment_document(replayed)
     assert_same(state_of(loaded), state_of(replayed))
-    document = commitment_document(loaded)
+    document = ledger.document(loaded)
     assert document["visibility"] == "public"
     assert [r["response"] for r in document["actions"][0]["responses"]] == ["confirmed", "disputed"]
     assert document["completion"]["completion"] == "substantial"
+    assert [r["as_of"] for r in document["progress"]] == ["2015-09-22", document["progress"][1]["as_of"]]
+    assert document["assessed_completion"] == "limited"
+    assert document["assessments"][0]["did_it_open_government"] == "marginal"

@@ -10,6 +10,7 @@ type Commitment = Schemas["Commitment"];
 export const report: NonNullable<Commitment["completion"]> = {
   completion: "substantial",
   note: "Half of the freshwater data sets are published.",
+  as_of: "2026-11-20",
   reported_at: "2026-11-27T02:09:45.123456Z",
 };
 export const noReportYet: Commitment["completion"] = null;
@@ -25,6 +26,12 @@ export const paused: Commitment["status"] = "paused";
 export const unknownValue: Commitment["ogp_values"] = ["transparency"];
 // @ts-expect-error: a partner responds by confirming or disputing
 export const maybe: Schemas["ActionRespond"]["response"] = "maybe";
+export const assessed: Commitment["assessed_completion"] = "limited";
+export const stage: Schemas["Assessment"]["stage"] = "end_of_term";
+export const opened: Schemas["Assessment"]["did_it_open_government"] = "marginal";
+export const actionStatus: Schemas["Action"]["status"] = "withdrawn";
+// @ts-expect-error: an assessment is made at mid-term, end of term or another time
+export const lateStage: Schemas["Assessment"]["stage"] = "later";
 // @ts-expect-error: a progress report is a report, not any object
 export const notAReport: Commitment["completion"] = { percent: 50 };
 
