@@ -23,10 +23,12 @@ from interfaces.api import audit, commitments, partners, tokens
 from interfaces.api.docs import DocumentedApi
 from interfaces.api.http import MAX_BODY, Services, current_actor, install, services
 from interfaces.api.problems import problem_response, register_problem_handlers
-from interfaces.composition import open_auditor, open_ledger
+from interfaces.composition import open_auditor, open_ledger, open_transparency
+from interfaces.tlog import tlog
 from interfaces.web import web
 
 DOCS_ASSETS = "/api/v1/docs/assets/"
+WITNESS_DEADLINE = 5.0  # seconds a new checkpoint waits for witnesses' cosignatures
 access_log = logging.getLogger("tutahi.access")
 
 
@@ -41,7 +43,10 @@ def _configure_logging() -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Builds the service on the store named by ``config["DATABASE_URL"]`` (else
-    ``TUTAHI_DATABASE_URL``, else ``tutahi.db``)."""
+    ``TUTAHI_DATABASE_URL``, else ``tutahi.db``). ``LOG_ORIGIN`` and ``WITNESSES``
+    (else ``TUTAHI_LOG_ORIGIN`` and ``TUTAHI_WITNESSES``) name the log in its signed
+    checkpoints and the witnesses that cosign them; ``WITNESS_DEADLINE`` bounds the
+    wait for them."""
     settings = dict(config or {})
     app = Flask(__name__, static_folder=None)  # the web blueprint serves the one stylesheet
     app.config.update(
@@ -84,12 +89,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=12 * 3600,
     )
     ledger = open_ledger(database_url(settings.get("DATABASE_URL")))
+    auditor = open_auditor(ledger, instance)
     app.extensions["tutahi"] = Services(
         ledger=ledger,
         credentials=Credentials(SqlCredentialStore(ledger.recorder), ledger),
-        auditor=open_auditor(ledger, instance),
+        auditor=auditor,
         feed_tokens=SqlFeedTokenStore(ledger.recorder),
         web_sessions=SqlWebSessionStore(ledger.recorder),
+        transparency=open_transparency(
+            auditor,
+            settings.get("LOG_ORIGIN"),
+            settings.get("WITNESSES"),
+            float(settings.get("WITNESS_DEADLINE", WITNESS_DEADLINE)),
+        ),
     )
 
     api = DocumentedApi(app)
@@ -98,6 +110,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api.register_blueprint(blueprint)
     install(app)
     app.register_blueprint(web)
+    app.register_blueprint(tlog)
     register_problem_handlers(app, html=_html_error)
     _system_routes(app)
     _access_log(app)
