@@ -25,6 +25,7 @@ from application.errors import ApplicationError
 from application.ledger import Ledger
 from application.notes import COSIGNATURE, NoteError, NoteKey
 from application.offline import verify_export, verify_export_note
+from application.replay import ReplayError, replay
 from application.transparency import TransparencyLog
 from domain.errors import DomainError
 from domain.values import Actor, ActorRole, PartnerKind
@@ -33,6 +34,7 @@ from infrastructure.keys import verify_ed25519, verify_signature
 from infrastructure.store import StoreMisconfigured, database_url
 from infrastructure.transparency import TransparencySettingsError
 from infrastructure.upgrade import UpgradeRefused
+from interfaces.api.schemas import CommitmentSchema
 from interfaces.composition import open_auditor, open_ledger, open_transparency
 from interfaces.witness import witness
 
@@ -480,6 +482,48 @@ def audit_verify_export(
         where = f" at position {verdict.first_bad_position}" if verdict.first_bad_position is not None else ""
         fail(f"verification failed{where}: {verdict.detail}")
     out.print(f"OK: {verdict.detail}.")
+
+
+@audit.command("replay")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--commitment", "commitment_id", default=None, help="The commitment's id.")
+@click.option("--all", "everything", is_flag=True, help="Every commitment, one JSON document per line.")
+@click.option("--version", type=click.IntRange(1), default=None, help="As it was at this version.")
+@click.option(
+    "--as-of", default=None, help="As it was recorded to be at this instant (RFC 3339, e.g. 2015-06-30T00:00:00Z)."
+)
+def audit_replay(
+    file: str, commitment_id: str | None, everything: bool, version: int | None, as_of: str | None
+) -> None:
+    """Rebuild commitments from an export file alone (no store, no service), as GET /commitments/{id} shows them."""
+    if everything == (commitment_id is not None):
+        fail("give --commitment ID or --all")
+    if version is not None and as_of is not None:
+        fail("give --version or --as-of, not both")
+    if everything and version is not None:
+        fail("--version is a version of one commitment: use it with --commitment")
+    at = None
+    if as_of is not None:
+        try:
+            at = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        except ValueError:
+            fail(f"--as-of {as_of!r} is not an instant (e.g. 2015-06-30T00:00:00Z)")
+            raise
+        if at.tzinfo is None:
+            fail("--as-of needs a time zone (use Z for UTC)")
+    wanted = None if commitment_id is None else parse_uuid(commitment_id, "commitment id")
+    try:
+        with open(file, "rb") as handle:
+            documents = replay(handle, wanted, version=version, as_of=at)
+    except ReplayError as error:
+        fail(str(error))
+        raise
+    schema = CommitmentSchema()
+    if everything:
+        for document in documents:
+            click.echo(json.dumps(schema.dump(document), ensure_ascii=False))
+    else:
+        click.echo(json.dumps(schema.dump(documents[0]), ensure_ascii=False, indent=2))
 
 
 @main.group()
