@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 from application.errors import ApplicationError, LogIntegrityError, NotFound
 from application.log import LogStore
+from application.logformat import MAX_DOCUMENT_BYTES
 
 HEIGHT = 8
 FULL = 1 << HEIGHT  # hashes in a full tile, entries in a full bundle
 MAX_LEVEL = 63
-ENTRY_MAX = 0xFFFF  # entries are framed with a big-endian uint16 length
+ENTRY_MAX = MAX_DOCUMENT_BYTES  # entries are framed with a big-endian uint16 length
 
 _LEVEL = re.compile(r"0|[1-9][0-9]?")
 _WIDTH = re.compile(r"[1-9][0-9]{0,2}")

@@ -17,6 +17,7 @@ from application.errors import (
     ApplicationError,
     BadQuery,
     ConcurrentWrite,
+    EventTooLarge,
     Forbidden,
     NotFound,
     StoreBusy,
@@ -52,6 +53,7 @@ STATUS_OF: list[tuple[type[Exception], int]] = [
     (ConcurrentWrite, 409),
     (StoreBusy, 503),
     (BadQuery, 422),
+    (EventTooLarge, 422),
     # A stored entry an entry bundle cannot frame (only in stores older than the rule refusing them).
     (EntryTooLarge, 501),
     (ApplicationError, 400),

@@ -13,6 +13,7 @@ import hashlib
 import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -22,7 +23,7 @@ from sqlalchemy import create_engine, text
 from application.demo import import_copies
 from infrastructure.transparency import TransparencySettingsError
 from interfaces.app import create_app
-from tests.api.conftest import services_of
+from tests.api.conftest import Callers, create_commitment, services_of
 
 ORIGIN = "tutahi.example.govt.nz/log"
 
@@ -195,3 +196,33 @@ def test_entry_bundles_hold_the_stored_bytes_each_leaf_hashes(grown: tuple[Flask
     assert [hashlib.sha256(b"\x00" + entry).digest() for entry in entries] == leaves[:256]
     assert client.get(f"/log/tile/entries/001.p/{len(documents) - 256}").status_code == 200
     assert client.get(f"/log/tile/entries/001.p/{len(documents) - 255}").status_code == 404
+
+
+def test_a_change_too_long_for_an_entry_bundle_is_refused_and_records_nothing(
+    app: Flask, callers: Callers, api_store_url: str
+) -> None:
+    """An entry bundle frames each entry with a 16-bit length, so the log records no event
+    longer than 65,535 bytes: the longest description and reason the API accepts, in
+    4-byte characters, make a longer amendment, which is refused with nothing recorded.
+    Either text alone is recorded, and its bundle serves it."""
+    client = app.test_client()
+    commitment = create_commitment(client, callers.lead)
+    long_text = "𝕂" * 10_000  # 40,000 bytes of UTF-8
+    size = services_of(app).ledger.log_size()
+
+    def amend(body: dict[str, str], version: int) -> Any:
+        headers = {**callers.lead.headers, "If-Match": f'"{version}"'}
+        return client.patch(f"/api/v1/commitments/{commitment['id']}", json=body, headers=headers)
+
+    refused = amend({"description": long_text, "reason": long_text}, commitment["version"])
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["type"].endswith("event-too-large")
+    assert services_of(app).ledger.log_size() == size, "nothing recorded"
+    assert client.get(f"/api/v1/commitments/{commitment['id']}").get_json()["version"] == commitment["version"]
+
+    accepted = amend({"description": long_text, "reason": "Kōrero with the partners"}, commitment["version"])
+    assert accepted.status_code == 200, accepted.get_json()
+    documents = stored(api_store_url, "document")
+    assert len(documents) == size + 1 and 40_000 < len(documents[-1]) <= 65_535
+    bundle = client.get(f"/log/tile/entries/{size // 256:03d}.p/{(size + 1) % 256}").data
+    assert bundle.endswith(struct.pack(">H", len(documents[-1])) + documents[-1])
