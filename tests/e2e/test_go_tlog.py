@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -154,3 +155,52 @@ def test_gos_own_note_and_tlog_packages_verify_the_served_log(
         forged.write_bytes(Note(text, (sign_note(text, NoteKey.parse(vkey), signer.sign),)).encode())
         refused = check(tlogcheck, "-url", base, "-vkey", vkey, "-old", str(forged))
         assert refused.returncode != 0 and "does not extend the old checkpoint" in refused.stderr
+
+
+def auditing_block() -> str:
+    """The auditor's shell block of the README's Auditing section."""
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("## Auditing", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    (block,) = [b for b in blocks if "tlogcheck" in b]
+    return str(block)
+
+
+def test_the_readmes_auditing_workflow_runs_as_written(
+    tlogcheck: Path, witness: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    witness_url, witness_vkey = witness
+    url = f"sqlite:///{tmp_path}/readme.db"
+    tutahi(url, "demo")
+    token = tutahi(url, "tokens", "issue", "--role", "auditor", "--name", "Auditor-General").stdout.splitlines()[-1]
+    monkeypatch.setenv("TUTAHI_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("TUTAHI_LOG_ORIGIN", ORIGIN)
+    monkeypatch.setenv("TUTAHI_WITNESSES", json.dumps([{"url": witness_url, "verifier_key": witness_vkey}]))
+    work = tmp_path / "auditor"
+    work.mkdir()
+    shutil.copy(tlogcheck, work / "tlogcheck")
+    with running_server(url, tmp_path / "server.log") as (base, _):
+        env = {
+            "PATH": f"{Path(TUTAHI).parent}:{os.environ['PATH']}",
+            "HOME": str(work),
+            "BASE": base,
+            "WITNESS_KEY": witness_vkey,
+            "AUDITOR_TOKEN": token,
+        }  # no TUTAHI_* settings: the auditor's machine has no store and no service
+        block = auditing_block().replace(
+            "./tlogcheck -url", "tutahi demo --copies 2 >/dev/null 2>&1 && ./tlogcheck -url"
+        )
+        env["TUTAHI_DATABASE_URL"] = url  # (only for the line above, which grows the log between the steps)
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block], cwd=work, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "\nOK\n" in out and "extends the old checkpoint of 57" in out
+    words = " ".join(out.split())  # (the terminal may wrap long lines)
+    assert out.count("OK: ") == 2 and "cosigned by hui-e.example.org/witness (quorum 1)" in words
+    versions = [json.loads(line) for line in (work / "commitments.jsonl").read_text().splitlines()]
+    assert {d["external_ref"] for d in versions} >= {"NZ0001", "NZ0002", "NZ0003", "NZ0004"}
+    documents = [json.loads(chunk) for chunk in re.split(r"\n(?=\{)", out[out.index("{") :].strip())]
+    at_three, then = documents[-2], documents[-1]
+    assert at_three["version"] == 3 and at_three["external_ref"] == "NZ0004"
+    assert then["version"] == next(d["version"] for d in versions if d["external_ref"] == "NZ0004")
