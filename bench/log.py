@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -25,6 +26,7 @@ from sqlalchemy import text
 from application.audit import Auditor
 from application.tiles import index_path
 from bench.common import Result, Settings, best_time, copy_store, median, plan_store, ratio_row, say
+from domain.values import ActorRole
 from interfaces.app import access_log, create_app
 from interfaces.composition import open_auditor, open_ledger
 
@@ -152,15 +154,18 @@ def measure_a2_a3(settings: Settings, small: int, large: int, rounds: int) -> tu
 # -- A4 ---------------------------------------------------------------------------------------------
 
 
-def tile_seconds(client: FlaskClient, full_tiles: int, rounds: int, rng: random.Random) -> float:
+def tile_seconds(
+    client: FlaskClient, auditor: dict[str, str], full_tiles: int, rounds: int, rng: random.Random
+) -> float:
     """Median time of serving a random full level-0 tile and its entry bundle over the
-    service's own routes (as a tile client reads them: the hashes, then the entries)."""
+    service's own routes (as a tile client reads them: the hashes, then the entries,
+    which are for auditors)."""
     times = []
     for _ in range(rounds):
         path = index_path(rng.randrange(full_tiles))
         started = time.perf_counter()
         hashes = client.get(f"/log/tile/0/{path}")
-        entries = client.get(f"/log/tile/entries/{path}")
+        entries = client.get(f"/log/tile/entries/{path}", headers=auditor)
         times.append(time.perf_counter() - started)
         assert hashes.status_code == 200 and len(hashes.data) == 8192, hashes.status_code
         assert entries.status_code == 200, entries.status_code
@@ -178,11 +183,14 @@ def measure_a4(settings: Settings, small: int, large: int, rounds: int) -> Resul
         app = create_app({"DATABASE_URL": url, "TESTING": True, "INSTANCE_PATH": settings.instance})
         access_log.disabled = True  # a line per request on the terminal is not what is measured
         try:
-            leaves = app.extensions["tutahi"].ledger.log_size()
+            services = app.extensions["tutahi"]
+            leaves = services.ledger.log_size()
+            issued = services.credentials.issue(ActorRole.AUDITOR, name="bench A4", now=datetime.now(UTC))
+            auditor = {"Authorization": f"Bearer {issued.token}"}
             client = app.test_client()
-            tile_seconds(client, leaves // 256, max(rounds // 10, 3), rng)  # warm up
+            tile_seconds(client, auditor, leaves // 256, max(rounds // 10, 3), rng)  # warm up
             say(f"A4: {rounds} full tiles and bundles at {leaves:,} leaves")
-            figures[size] = (tile_seconds(client, leaves // 256, rounds, rng), leaves)
+            figures[size] = (tile_seconds(client, auditor, leaves // 256, rounds, rng), leaves)
         finally:
             access_log.disabled = False
             app.extensions["tutahi"].close()

@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import struct
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 
 from application.demo import import_copies
+from domain.values import ActorRole
 from infrastructure.transparency import TransparencySettingsError
 from interfaces.app import create_app
 from tests.api.conftest import Callers, create_commitment, services_of
@@ -45,6 +47,12 @@ def grown(api_store_url: str, tmp_path: Path) -> Iterator[tuple[Flask, str]]:
         yield app, api_store_url
     finally:
         services_of(app).close()
+
+
+def auditor_headers(app: Flask, **extra: str) -> dict[str, str]:
+    """Entry bundles hold every event's document, partners-only ones' too: auditors only."""
+    token = services_of(app).credentials.issue(ActorRole.AUDITOR, name="Auditor-General", now=datetime.now(UTC)).token
+    return {"Authorization": f"Bearer {token}", **extra}
 
 
 def stored(url: str, column: str) -> list[bytes]:
@@ -180,13 +188,14 @@ def test_entry_bundles_hold_the_stored_bytes_each_leaf_hashes(grown: tuple[Flask
     app, url = grown
     client = app.test_client()
     documents, leaves = stored(url, "document"), stored(url, "leaf")
-    response = client.get("/log/tile/entries/000", headers={"Accept-Encoding": "gzip"})
+    auditor = auditor_headers(app)
+    response = client.get("/log/tile/entries/000", headers={**auditor, "Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.headers["Content-Encoding"] == "gzip"
     assert "Accept-Encoding" in response.headers["Vary"]
-    assert "immutable" in response.headers["Cache-Control"]
+    assert response.headers["Cache-Control"] == "private, max-age=31536000, immutable"
     bundle = gzip.decompress(response.data)
-    assert bundle == client.get("/log/tile/entries/000").data, "the same bytes, uncompressed when not asked"
+    assert bundle == client.get("/log/tile/entries/000", headers=auditor).data, "the same bytes, plain when not asked"
     entries, at = [], 0
     while at < len(bundle):
         (length,) = struct.unpack(">H", bundle[at : at + 2])
@@ -194,8 +203,31 @@ def test_entry_bundles_hold_the_stored_bytes_each_leaf_hashes(grown: tuple[Flask
         at += 2 + length
     assert entries == documents[:256]
     assert [hashlib.sha256(b"\x00" + entry).digest() for entry in entries] == leaves[:256]
-    assert client.get(f"/log/tile/entries/001.p/{len(documents) - 256}").status_code == 200
-    assert client.get(f"/log/tile/entries/001.p/{len(documents) - 255}").status_code == 404
+    assert client.get(f"/log/tile/entries/001.p/{len(documents) - 256}", headers=auditor).status_code == 200
+    assert client.get(f"/log/tile/entries/001.p/{len(documents) - 255}", headers=auditor).status_code == 404
+
+
+def test_hash_tiles_are_public_and_entry_bundles_are_for_auditors_and_admins(app: Flask, callers: Callers) -> None:
+    """Tiles reveal hashes only; a bundle reveals every event, partners-only ones too."""
+    client = app.test_client()
+    create_commitment(client, callers.lead, visibility="partners")
+    assert client.get("/log/tile/0/000.p/1").status_code == 200
+    expected = {
+        None: 401,
+        callers.lead: 403,
+        callers.community: 403,
+        callers.stranger: 403,
+        callers.auditor: 200,
+        callers.admin: 200,
+    }
+    for caller, status in expected.items():
+        headers = caller.headers if caller is not None else {}
+        response = client.get("/log/tile/entries/000.p/1", headers=headers)
+        assert response.status_code == status, (caller, response.get_data(as_text=True))
+        if status != 200:
+            assert response.headers["Content-Type"] == "application/problem+json"
+            assert b"Kia T" not in response.data
+    assert client.get("/log/tile/entries/000.p/1").headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_a_change_too_long_for_an_entry_bundle_is_refused_and_records_nothing(
@@ -224,5 +256,7 @@ def test_a_change_too_long_for_an_entry_bundle_is_refused_and_records_nothing(
     assert accepted.status_code == 200, accepted.get_json()
     documents = stored(api_store_url, "document")
     assert len(documents) == size + 1 and 40_000 < len(documents[-1]) <= 65_535
-    bundle = client.get(f"/log/tile/entries/{size // 256:03d}.p/{(size + 1) % 256}").data
+    bundle = client.get(
+        f"/log/tile/entries/{size // 256:03d}.p/{(size + 1) % 256}", headers=callers.auditor.headers
+    ).data
     assert bundle.endswith(struct.pack(">H", len(documents[-1])) + documents[-1])

@@ -119,6 +119,7 @@ def test_gos_own_note_and_tlog_packages_verify_the_served_log(
     witness_url, witness_vkey = witness
     url = f"sqlite:///{tmp_path}/go.db"
     tutahi(url, "demo", "--copies", "6")
+    token = tutahi(url, "tokens", "issue", "--role", "auditor", "--name", "Auditor-General").stdout.splitlines()[-1]
     monkeypatch.setenv("TUTAHI_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("TUTAHI_LOG_ORIGIN", ORIGIN)
     monkeypatch.setenv("TUTAHI_WITNESSES", json.dumps([{"url": witness_url, "verifier_key": witness_vkey}]))
@@ -130,8 +131,8 @@ def test_gos_own_note_and_tlog_packages_verify_the_served_log(
         assert old_size > 256
         tutahi(url, "demo", "--copies", "12")  # the log grows while the service runs
 
-        result = check(tlogcheck, "-url", base, "-vkey", vkey, "-witness", witness_vkey, "-old", str(old),
-                       "-samples", "40")  # fmt: skip
+        result = check(tlogcheck, "-url", base, "-vkey", vkey, "-token", token, "-witness", witness_vkey,
+                       "-old", str(old), "-samples", "40")  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
         lines = result.stdout.splitlines()
         assert lines[-1] == "OK"
@@ -147,14 +148,16 @@ def test_gos_own_note_and_tlog_packages_verify_the_served_log(
         refused = check(tlogcheck, "-url", base, "-vkey", other)
         assert refused.returncode != 0 and "does not open" in refused.stderr
         stranger = NoteKey("stranger.example/w", 4, load_or_create_signer(tmp_path / "other").public_bytes)
-        refused = check(tlogcheck, "-url", base, "-vkey", vkey, "-witness", stranger.verifier_key)
+        refused = check(tlogcheck, "-url", base, "-vkey", vkey, "-token", token, "-witness", stranger.verifier_key)
         assert refused.returncode != 0 and "no valid cosignature" in refused.stderr
         signer = load_or_create_signer(tmp_path / "instance")
         text = CheckpointText(ORIGIN, old_size, bytes(32)).text()  # the log's key, another history
         forged = tmp_path / "forged.note"
         forged.write_bytes(Note(text, (sign_note(text, NoteKey.parse(vkey), signer.sign),)).encode())
-        refused = check(tlogcheck, "-url", base, "-vkey", vkey, "-old", str(forged))
+        refused = check(tlogcheck, "-url", base, "-vkey", vkey, "-token", token, "-old", str(forged))
         assert refused.returncode != 0 and "does not extend the old checkpoint" in refused.stderr
+        refused = check(tlogcheck, "-url", base, "-vkey", vkey)  # bundles are for auditors
+        assert refused.returncode != 0 and "401" in refused.stderr
 
 
 def auditing_block() -> str:

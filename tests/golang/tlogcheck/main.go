@@ -6,8 +6,9 @@
 //     key (and, if given, requires a valid cosignature from each -witness key);
 //   - it reads the tree through tlog.TileHashReader from <base>/log/tile/..., which
 //     checks every tile it reads against the checkpoint's root;
-//   - for random entries it reads their entry bundle, checks each entry hashes to its
-//     leaf, and proves and checks the entry's inclusion (tlog.ProveRecord, CheckRecord);
+//   - for random entries it reads their entry bundle (with an auditor's -token), checks
+//     each entry hashes to its leaf, and proves and checks the entry's inclusion
+//     (tlog.ProveRecord, CheckRecord);
 //   - given -old (a checkpoint note saved earlier), it proves and checks that the
 //     current tree extends it (tlog.ProveTree, CheckTree).
 //
@@ -52,8 +53,19 @@ func fail(format string, args ...interface{}) {
 
 var client = &http.Client{Timeout: 30 * time.Second}
 
+// token is an auditor's bearer token: entry bundles hold every event, partners-only
+// commitments' included, so the service serves them to auditors and admins only.
+var token string
+
 func get(url string) []byte {
-	response, err := client.Get(url)
+	request, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		fail("GET %s: %v", url, err)
+	}
+	if token != "" && strings.Contains(url, "/tile/entries/") {
+		request.Header.Set("Authorization", "Bearer "+token)
+	}
+	response, err := client.Do(request)
 	if err != nil {
 		fail("GET %s: %v", url, err)
 	}
@@ -180,11 +192,12 @@ func main() {
 	old := flag.String("old", "", "a checkpoint note saved earlier, to prove the log extends it")
 	samples := flag.Int("samples", 20, "random entries to prove")
 	seed := flag.Int64("seed", 1, "random seed")
+	flag.StringVar(&token, "token", "", "an auditor's token, for the entry bundles")
 	var witnesses witnessFlags
 	flag.Var(&witnesses, "witness", "a witness's cosignature verifier key that must have cosigned (repeatable)")
 	flag.Parse()
 	if *base == "" || *vkey == "" {
-		fail("usage: tlogcheck -url BASE -vkey VKEY [-old FILE] [-witness VKEY ...]")
+		fail("usage: tlogcheck -url BASE -vkey VKEY -token AUDITOR_TOKEN [-old FILE] [-witness VKEY ...]")
 	}
 
 	logVerifier, err := note.NewVerifier(*vkey)
