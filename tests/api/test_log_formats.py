@@ -15,10 +15,13 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
 from application.demo import import_copies
@@ -260,3 +263,20 @@ def test_a_change_too_long_for_an_entry_bundle_is_refused_and_records_nothing(
         f"/log/tile/entries/{size // 256:03d}.p/{(size + 1) % 256}", headers=callers.auditor.headers
     ).data
     assert bundle.endswith(struct.pack(">H", len(documents[-1])) + documents[-1])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    path=st.one_of(
+        st.text(alphabet=st.sampled_from("0123456789x/.pentris"), max_size=30),
+        st.text(max_size=30).filter(lambda t: "\x00" not in t),
+    )
+)
+def test_any_tile_path_is_a_tile_or_a_404_never_a_500(app: Flask, callers: Callers, path: str) -> None:
+    client = app.test_client()
+    for prefix, headers in (("/log/tile/", {}), ("/log/tile/entries/", callers.auditor.headers)):
+        response = client.get(prefix + quote(path), headers=headers)
+        # (308: the router's own redirect of a doubled slash to the single one)
+        assert response.status_code in (200, 308, 404), (prefix + path, response.status_code)
+        if response.status_code == 404:
+            assert response.headers["Content-Type"] == "application/problem+json"

@@ -1,4 +1,4 @@
-"""RL13 (targets.md), forks: an operator copies its store and writes two different
+"""RL13, forks: an operator copies its store and writes two different
 histories of the same size into the two copies, signing both with the log's one key. A
 partner's witness, asked by each copy of the service as it makes its checkpoint, cosigns
 the first history it sees and refuses the other, and keeps refusing it as it grows; the

@@ -19,6 +19,8 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from application.notes import COSIGNATURE, NoteKey
 from infrastructure.witness_state import WitnessFolder, WitnessFolderError
@@ -172,3 +174,33 @@ def test_witness_init_makes_a_private_key_and_prints_the_verifier_key_last(tmp_p
         assert result.exit_code != 0, command
         assert result.output.strip().startswith("Error:") and len(result.output.strip().splitlines()) == 1
     assert WitnessFolder(state).logs() == {log.origin: log.key}
+
+
+WITNESS_STATUSES = {200, 400, 403, 404, 409, 422}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.builds(
+            lambda old, lines, tail: f"old {old}\n{lines}\n".encode() + tail,
+            st.one_of(st.integers(-5, 2**64), st.text(max_size=8)),
+            st.text(max_size=120),
+            st.binary(max_size=200),
+        ),
+    ),
+    cut=st.integers(0, 400),
+    flip=st.integers(0, 400),
+)
+def test_any_request_gets_one_of_the_specs_statuses_never_a_500(
+    client: FlaskClient, log: MemoryLog, body: bytes, cut: int, flip: int
+) -> None:
+    """Random bytes, and real requests cut short or with a byte flipped: always one of the
+    protocol's statuses, as plain text."""
+    valid = bytearray(request_body(0, [], log.note()))
+    valid[flip % len(valid)] ^= 0x20
+    for candidate in (body, bytes(valid), bytes(valid[: cut % len(valid)])):
+        response = client.post("/add-checkpoint", data=candidate)
+        assert response.status_code in WITNESS_STATUSES, (candidate, response.status_code)
+        assert response.headers["Content-Type"].startswith(("text/plain", "text/x.tlog.size"))
