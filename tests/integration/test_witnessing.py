@@ -27,6 +27,7 @@ from infrastructure.witness_state import WitnessFolder
 from interfaces.app import create_app
 from interfaces.witness import create_witness_app
 from tests.audit_store import append_events
+from tests.conftest import store_url_for
 from tests.witnessing import cosignature_verifies, raw_public, serving_witness
 
 WITNESS = "hui-e.example.org/witness"
@@ -40,10 +41,10 @@ def witness_folder(tmp_path: Path, name: str = "witness") -> tuple[Path, str]:
     return state, WitnessFolder(state).init(f"{WITNESS}/{name}", ORIGIN, log_key).verifier_key
 
 
-def service(tmp_path: Path, witnesses: list[dict[str, str]], deadline: float = 30) -> Flask:
+def service(tmp_path: Path, witnesses: list[dict[str, str]], deadline: float = 30, url: str | None = None) -> Flask:
     app = create_app(
         {
-            "DATABASE_URL": f"sqlite:///{tmp_path}/service.db",
+            "DATABASE_URL": url or f"sqlite:///{tmp_path}/service.db",
             "TESTING": True,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "WITNESSES": json.dumps(witnesses),
@@ -100,12 +101,14 @@ def held_witness(tmp_path: Path) -> Iterator[tuple[str, str, threading.Event, th
         thread.join(timeout=10)
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_checkpoints_carry_the_cosignatures_of_every_witness_and_each_is_caught_up(
-    tmp_path: Path, closing: list[Flask]
+    tmp_path: Path, closing: list[Flask], store: str
 ) -> None:
     (one, one_key), (two, two_key) = witness_folder(tmp_path, "one"), witness_folder(tmp_path, "two")
     with serving_witness(one) as (one_url, _), serving_witness(two) as (two_url, _):
-        app = service(tmp_path, [{"url": one_url, "verifier_key": one_key}, {"url": two_url, "verifier_key": two_key}])
+        witnesses = [{"url": one_url, "verifier_key": one_key}, {"url": two_url, "verifier_key": two_key}]
+        app = service(tmp_path, witnesses, url=store_url_for(store, tmp_path))
         closing.append(app)
         text, lines = signature_lines(app)
         assert len(lines) == 3
