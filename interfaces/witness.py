@@ -42,6 +42,12 @@ def create_witness_app(state: str | os.PathLike[str]) -> Flask:
     def healthz() -> Response:
         return Response(f"ok {witness.key.verifier_key}\n", content_type="text/plain; charset=utf-8")
 
+    @app.errorhandler(OSError)
+    def unrecorded(error: OSError) -> Response:
+        # The state could not be written: nothing was cosigned, the client may retry.
+        app.logger.error("cannot record the witness's state: %s", error)
+        return Response("500 the checkpoint could not be recorded\n", status=500, content_type="text/plain")
+
     @app.errorhandler(HTTPException)
     def plain(error: HTTPException) -> Response:
         response = Response(f"{error.code} {error.name}\n", status=error.code or 500)
@@ -103,6 +109,7 @@ def witness_serve(state: str, host: str, port: int) -> None:
         raise
     os.close(descriptor)  # the worker process takes the lock for as long as it serves
     click.echo(f"Witness {key.name} serving {state} on http://{host}:{port}/add-checkpoint", err=True)
+    # The service's gunicorn settings, with one worker process: the folder has one writer.
     options: dict[str, Any] = {**server_options("witness", host=host, port=port, workers=1, threads=4)}
     options.update(workers=1, proc_name="tutahi-witness")
     WsgiServer(partial(create_witness_app, state), options).run()

@@ -204,3 +204,20 @@ def test_any_request_gets_one_of_the_specs_statuses_never_a_500(
         response = client.post("/add-checkpoint", data=candidate)
         assert response.status_code in WITNESS_STATUSES, (candidate, response.status_code)
         assert response.headers["Content-Type"].startswith(("text/plain", "text/x.tlog.size"))
+
+
+def test_a_checkpoint_it_cannot_record_is_not_cosigned(
+    client: FlaskClient, witness_app: Flask, folder: Path, log: MemoryLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state is written before the answer: if the disk refuses, no cosignature leaves."""
+    state = witness_app.extensions["witness"].state
+
+    def disk_full(origin: str, cosigned: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(state, "advance", disk_full)
+    response = client.post("/add-checkpoint", data=request_body(0, [], log.note()))
+    assert response.status_code == 500 and "—" not in response.get_data(as_text=True)
+    assert not (folder / "state.json").exists()
+    monkeypatch.undo()
+    assert submit(client, request_body(0, [], log.note()))[0] == 200
