@@ -79,6 +79,9 @@ class Auditor:
         self.checkpoints = checkpoints
         self.signer = signer
         self.signature_ok = signature_ok
+        # Called with each checkpoint this process makes, once it is stored (outside any
+        # transaction): the transparency log asks its witnesses to cosign it.
+        self.on_checkpoint: Callable[[Checkpoint], None] | None = None
 
     # -- the log --------------------------------------------------------------------
 
@@ -130,7 +133,10 @@ class Auditor:
         issued_at = instant(datetime.now(UTC))
         signature = self.signer.sign(checkpoint_message(size, root.hex(), issued_at))
         made = Checkpoint(size, root.hex(), issued_at, self.signer.key_id, base64.b64encode(signature).decode("ascii"))
-        return self.checkpoints.add(made)
+        stored = self.checkpoints.add(made)
+        if stored == made and self.on_checkpoint is not None:
+            self.on_checkpoint(stored)
+        return stored
 
     def public_key(self) -> dict[str, str]:
         return {

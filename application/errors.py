@@ -68,3 +68,10 @@ class LogIntegrityError(ApplicationError):
         super().__init__(f"the log fails verification{where}: {detail}")
         self.position = position
         self.detail = detail
+
+
+class EventTooLarge(ApplicationError):
+    """A change whose record would be longer than the log's entries may be; nothing is
+    recorded. It can be made in smaller steps."""
+
+    code = "event-too-large"

@@ -13,8 +13,17 @@ from uuid import UUID
 
 from eventsourcing.persistence import EventStore, JSONTranscoder, Mapper, StoredEvent
 
-from application.errors import LogIntegrityError
-from application.logformat import Draft, FormatError, draft, event_type_of, leaf_hash, position_in, read_event
+from application.errors import EventTooLarge, LogIntegrityError
+from application.logformat import (
+    MAX_DOCUMENT_BYTES,
+    Draft,
+    FormatError,
+    draft,
+    event_type_of,
+    leaf_hash,
+    position_in,
+    read_event,
+)
 
 
 @dataclass(frozen=True)
@@ -32,12 +41,18 @@ class LogMapper(Mapper[UUID]):
         super().__init__(transcoder=JSONTranscoder())
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        drafted = draft(domain_event)
+        if drafted.longest() > MAX_DOCUMENT_BYTES:
+            raise EventTooLarge(
+                f"this change would be recorded as about {drafted.longest():,} bytes; the log records at most "
+                f"{MAX_DOCUMENT_BYTES:,} per event: make it in smaller steps (for example, fewer long texts at once)"
+            )
         return DraftedEvent(
             originator_id=domain_event.originator_id,
             originator_version=domain_event.originator_version,
             topic=event_type_of(type(domain_event)).topic,
             state=b"",
-            draft=draft(domain_event),
+            draft=drafted,
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
@@ -133,6 +148,7 @@ class LogStore(Protocol):
         self, batch: int = 4096, size: int | None = None
     ) -> Iterator[Sequence[tuple[int, Any, int, bytes, bytes]]]: ...
     def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]: ...
+    def leaves(self, first: int, last: int) -> dict[int, bytes]: ...
     def stored_nodes(self, level: int, first: int, last: int) -> list[bytes]: ...
     def nodes_size(self) -> int: ...
     def materialise_nodes(self, size: int) -> None: ...

@@ -63,6 +63,11 @@ BASELINE_VERSIONS: dict[tuple[str, str], int] = {("commitment", "CommitmentCreat
 
 LEAF_PREFIX = b"\x00"
 
+# The longest document the log records: entry bundles (C2SP tlog-tiles) frame each
+# document with a 16-bit length. Only an adversarial change comes near it (the longest
+# texts, all in 4-byte characters, in one event).
+MAX_DOCUMENT_BYTES = 0xFFFF
+
 
 class FormatError(ValueError):
     """Bytes that are not a document of this format (or of a newer release's)."""
@@ -251,6 +256,10 @@ class Draft:
     head: bytes
     tail: bytes
 
+    def longest(self) -> int:
+        """The length of the document at the largest position a log can reach."""
+        return len(self.head) + len(self.tail) + len(b',"position":,') + len(str(2**63))
+
     def placed(self, position: int) -> bytes:
         """The document's bytes at ``position`` (keys stay in canonical order: every
         key of ``head`` sorts before ``position``, every key of ``tail`` after it)."""
@@ -338,6 +347,7 @@ def position_in(document: bytes) -> int | None:
 __all__ = [
     "AGGREGATES",
     "BASELINE_VERSIONS",
+    "MAX_DOCUMENT_BYTES",
     "Draft",
     "EventType",
     "FormatError",

@@ -1,19 +1,32 @@
 """Checks an exported log against a signed checkpoint with no store and no service:
 what an auditor runs on their own machine. Needs only the export, the checkpoint
-document and the public key (which the auditor gets on its own path)."""
+(the JSON document, or the signed note with witnesses' cosignatures) and the public key
+(which the auditor gets on its own path)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import rfc8785
 
 from application.logformat import leaf_hash, position_in
 from application.merkle import RootBuilder
+from application.notes import (
+    ED25519,
+    BadSignature,
+    CheckpointText,
+    NoteError,
+    NoteKey,
+    Verify,
+    parse_note,
+    verified_keys,
+)
 
 
 def canonical(document: dict[str, Any]) -> bytes:
@@ -58,6 +71,75 @@ def verify_export(
             return ExportVerdict(False, 0, None, "the checkpoint's signature does not verify with this public key")
     except (KeyError, TypeError, ValueError) as error:
         return ExportVerdict(False, 0, None, f"the checkpoint or public key file is malformed: {error}")
+    return verify_lines(lines, size, root_hex, progress)
+
+
+def log_note_key(public_key: dict[str, Any], origin: str) -> NoteKey:
+    """The log's signed-note key from its public-key document: its ``note_verifier_key``
+    (which must hold the same public key), or, in a document of a release before it,
+    the public key under the checkpoint's ``origin``."""
+    try:
+        raw = base64.b64decode(str(public_key["public_key"]), validate=True)
+    except (KeyError, binascii.Error, ValueError):
+        raise NoteError("the public key file has no base64 public_key") from None
+    given = public_key.get("note_verifier_key")
+    if given is None:
+        return NoteKey(origin, ED25519, raw)
+    key = NoteKey.parse(str(given))
+    if key.kind != ED25519 or key.public != raw:
+        raise NoteError("the note verifier key is not the public key the file gives")
+    return key
+
+
+def verify_export_note(
+    lines: Iterable[bytes | str],
+    note: bytes,
+    public_key: dict[str, Any],
+    witnesses: Sequence[NoteKey],
+    quorum: int,
+    verify: Verify,
+    progress: Callable[[int], None] | None = None,
+) -> ExportVerdict:
+    """As ``verify_export``, against a checkpoint as a signed note (``GET /log/checkpoint``):
+    it must be signed by the log's key and cosigned by at least ``quorum`` of
+    ``witnesses`` (their cosignature verifier keys). A signature by one of those keys
+    that does not verify refuses the note; signatures by other keys are ignored."""
+    try:
+        opened = parse_note(note)
+        checkpoint = CheckpointText.parse(opened.text)
+        log_key = log_note_key(public_key, checkpoint.origin)
+        if log_key.name != checkpoint.origin:
+            return ExportVerdict(
+                False, 0, None, f"the checkpoint is of the log {checkpoint.origin}, not {log_key.name}"
+            )
+        signed = verified_keys(opened, [log_key, *witnesses], verify)
+    except BadSignature as error:
+        return ExportVerdict(False, 0, None, f"the checkpoint note is refused: {error}")
+    except NoteError as error:
+        return ExportVerdict(False, 0, None, f"the checkpoint note or public key file is malformed: {error}")
+    if log_key not in signed:
+        return ExportVerdict(False, 0, None, "the checkpoint note is not signed by the log's key")
+    cosigned = [witness.name for witness in witnesses if witness in signed]
+    if len(cosigned) < quorum:
+        return ExportVerdict(
+            False,
+            0,
+            None,
+            f"the checkpoint is cosigned by {len(cosigned)} of the {len(witnesses)} witnesses given; "
+            f"the quorum is {quorum}",
+        )
+    verdict = verify_lines(lines, checkpoint.size, checkpoint.root.hex(), progress)
+    if verdict.ok and witnesses:
+        names = ", ".join(cosigned) if cosigned else "none"
+        return replace(verdict, detail=f"{verdict.detail}, cosigned by {names} (quorum {quorum})")
+    return verdict
+
+
+def verify_lines(
+    lines: Iterable[bytes | str], size: int, root_hex: str, progress: Callable[[int], None] | None = None
+) -> ExportVerdict:
+    """Every line must be the event document at the next position whose leaf hash is
+    what the line says, and the first ``size`` leaves must make the root ``root_hex``."""
     builder = RootBuilder()
     checked = 0
     for line_number, raw in enumerate(lines, start=1):

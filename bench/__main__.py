@@ -1,5 +1,5 @@
 """``python -m bench [--quick]``: every speed and scale row of targets.md (W1-W3,
-W1-pg, R1-R5, A1-A3, M1), each against its baseline measured in the same run, on SQLite
+W1-pg, R1-R5, A1-A4, M1), each against its baseline measured in the same run, on SQLite
 files (``synchronous=FULL``) in a temporary folder.
 
 Prints one table (id, figure, baseline, ratio, target, met) and writes
@@ -26,12 +26,12 @@ from pathlib import Path
 
 from bench.common import Result, Settings, say
 from bench.http import measure_m1, measure_w2
-from bench.log import measure_a1, measure_a2_a3
+from bench.log import measure_a1, measure_a2_a3, measure_a4
 from bench.reads import measure_r1_r3, measure_r2, measure_r4, measure_r5
 from bench.writes import measure_w1, measure_w1_pg, measure_w3
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ORDER = ["W1", "W1-pg", "W2", "W3", "R1", "R2", "R3", "R4", "R5", "A1", "A2", "A3", "M1"]
+ORDER = ["W1", "W1-pg", "W2", "W3", "R1", "R2", "R3", "R4", "R5", "A1", "A2", "A3", "A4", "M1"]
 
 Measure = Callable[[Settings], list[Result]]
 
@@ -50,6 +50,7 @@ MEASURES: list[tuple[tuple[str, ...], Measure]] = [
         ("A2", "A3"),
         lambda s: list(measure_a2_a3(s, 1_000, s.size(1_000_000, 20_000), s.size(400, 100))),
     ),
+    (("A4",), lambda s: [measure_a4(s, 1_000, s.size(1_000_000, 20_000), s.size(400, 60))]),
     (("M1",), lambda s: [measure_m1(s)]),
 ]
 

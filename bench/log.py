@@ -1,4 +1,4 @@
-"""A1-A3, the verifiable log's rows of targets.md.
+"""A1-A4, the verifiable log's rows of targets.md.
 
 - A1, verify the log: events/s of ``Auditor.verify()`` over a log ÷ events/s of
   ``hashlib.sha256`` over the same bytes (each event's stored document, the leaf's
@@ -8,6 +8,9 @@
   medians. Target ≤ 2.
 - A3, checkpoints at scale: making, signing and storing a checkpoint at 1,000,000
   leaves ÷ at 1,000; medians. Target ≤ 2.
+- A4, tiles at scale: serving a random full level-0 tile and its entry bundle (C2SP
+  tlog-tiles, over the service's routes) at 1,000,000 leaves ÷ at 1,000; medians.
+  Target ≤ 2.
 """
 
 from __future__ import annotations
@@ -15,11 +18,16 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from datetime import UTC, datetime
 
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from application.audit import Auditor
+from application.tiles import index_path
 from bench.common import Result, Settings, best_time, copy_store, median, plan_store, ratio_row, say
+from domain.values import ActorRole
+from interfaces.app import access_log, create_app
 from interfaces.composition import open_auditor, open_ledger
 
 # -- A1 ---------------------------------------------------------------------------------------------
@@ -140,4 +148,62 @@ def measure_a2_a3(settings: Settings, small: int, large: int, rounds: int) -> tu
             higher_is_better=False,
             bound=2,
         ),
+    )
+
+
+# -- A4 ---------------------------------------------------------------------------------------------
+
+
+def tile_seconds(
+    client: FlaskClient, auditor: dict[str, str], full_tiles: int, rounds: int, rng: random.Random
+) -> float:
+    """Median time of serving a random full level-0 tile and its entry bundle over the
+    service's own routes (as a tile client reads them: the hashes, then the entries,
+    which are for auditors)."""
+    times = []
+    for _ in range(rounds):
+        path = index_path(rng.randrange(full_tiles))
+        started = time.perf_counter()
+        hashes = client.get(f"/log/tile/0/{path}")
+        entries = client.get(f"/log/tile/entries/{path}", headers=auditor)
+        times.append(time.perf_counter() - started)
+        assert hashes.status_code == 200 and len(hashes.data) == 8192, hashes.status_code
+        assert entries.status_code == 200, entries.status_code
+    return median(times)
+
+
+def measure_a4(settings: Settings, small: int, large: int, rounds: int) -> Result:
+    """A4: serving a full tile (and its entry bundle) at ``large`` leaves ÷ at ``small``,
+    through the Flask app on the plan stores A2 and A3 use."""
+    rng = random.Random(6962)
+    figures: dict[int, tuple[float, int]] = {}
+    for size in (small, large):
+        url, ledger = plan_store(settings, size)
+        ledger.close()
+        app = create_app({"DATABASE_URL": url, "TESTING": True, "INSTANCE_PATH": settings.instance})
+        access_log.disabled = True  # a line per request on the terminal is not what is measured
+        try:
+            services = app.extensions["tutahi"]
+            leaves = services.ledger.log_size()
+            issued = services.credentials.issue(ActorRole.AUDITOR, name="bench A4", now=datetime.now(UTC))
+            auditor = {"Authorization": f"Bearer {issued.token}"}
+            client = app.test_client()
+            tile_seconds(client, auditor, leaves // 256, max(rounds // 10, 3), rng)  # warm up
+            say(f"A4: {rounds} full tiles and bundles at {leaves:,} leaves")
+            figures[size] = (tile_seconds(client, auditor, leaves // 256, rounds, rng), leaves)
+        finally:
+            access_log.disabled = False
+            app.extensions["tutahi"].close()
+    (small_s, small_leaves), (large_s, large_leaves) = figures[small], figures[large]
+    return ratio_row(
+        "A4",
+        f"serving a full tile and its entry bundle at {large_leaves:,} leaves ÷ at {small_leaves:,} (median)",
+        large_s,
+        small_s,
+        "s",
+        "≤ 2",
+        settings,
+        {"small": small_leaves, "large": large_leaves, "rounds": rounds},
+        higher_is_better=False,
+        bound=2,
     )

@@ -72,33 +72,46 @@ class Ed25519Signer:
         return base64.b64encode(self.public_bytes).decode("ascii")
 
 
-def load_or_create_signer(folder: str | os.PathLike[str] | None = None) -> Ed25519Signer:
-    """Reads the key from the instance folder, generating it (mode 0600) on first use.
-    Concurrent first starts agree on one key: each writes a private temporary file and
-    links it into place, which only the first can do."""
-    path = instance_path(folder) / KEY_FILE
+def create_private_file(path: Path, content: bytes) -> None:
+    """Writes ``content`` to ``path`` (mode 0600) unless the file exists. Concurrent first
+    starts agree on one file: each writes a private temporary file and links it into
+    place, which only the first can do."""
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another process made it first: use theirs
+    finally:
+        temporary.unlink()
+
+
+def load_or_create_ed25519(path: Path) -> Ed25519Signer:
+    """The Ed25519 key in the PEM file ``path``, generated (mode 0600) on first use."""
     if not path.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        create_private_file(
+            path,
+            Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ),
         )
-        temporary = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process made it first: use theirs
-        finally:
-            temporary.unlink()
     check_owner_only(path)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} does not hold an Ed25519 private key")
     return Ed25519Signer(key)
+
+
+def load_or_create_signer(folder: str | os.PathLike[str] | None = None) -> Ed25519Signer:
+    """Reads the checkpoint key from the instance folder, generating it on first use."""
+    return load_or_create_ed25519(instance_path(folder) / KEY_FILE)
 
 
 def verify_signature(public_key_b64: str, message: bytes, signature_b64: str) -> bool:
@@ -111,24 +124,20 @@ def verify_signature(public_key_b64: str, message: bytes, signature_b64: str) ->
     return True
 
 
+def verify_ed25519(public: bytes, message: bytes, signature: bytes) -> bool:
+    """Checks an Ed25519 signature with a raw 32-byte public key (signed notes)."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
 def load_or_create_secret(folder: str | os.PathLike[str] | None = None) -> bytes:
     """The key that signs session cookies and CSRF tokens, made at first start in the
     instance folder (mode 0600) and shared by every process after that."""
     path = instance_path(folder) / SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(secrets.token_bytes(32))
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
+    create_private_file(path, secrets.token_bytes(32))
     check_owner_only(path)
     secret = path.read_bytes()
     if len(secret) < 32:

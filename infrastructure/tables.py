@@ -60,6 +60,17 @@ checkpoints = Table(
     Column("signature", Text, nullable=False),
 )
 
+# Witnesses' cosignatures of checkpoints (C2SP tlog-cosignature), as the note signature
+# lines they answered with, by tree size and witness (its verifier key).
+cosignatures = Table(
+    "tutahi_cosignatures",
+    metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", Text, primary_key=True),
+    Column("line", Text, nullable=False),
+    Index("tutahi_cosignatures_witness", "witness", "tree_size"),
+)
+
 partners = Table(
     "rm_partners",
     metadata,

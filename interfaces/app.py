@@ -24,13 +24,15 @@ from interfaces.api.docs import DocumentedApi
 from interfaces.api.http import MAX_BODY, Services, current_actor, install, services
 from interfaces.api.problems import problem_response, register_problem_handlers
 from interfaces.api.throttle import install_throttles
-from interfaces.composition import open_auditor, open_ledger
+from interfaces.composition import open_auditor, open_ledger, open_transparency
+from interfaces.tlog import tlog
 from interfaces.web import web
 
 DOCS_ASSETS = "/api/v1/docs/assets/"
 WEB_FOLDER = Path(__file__).parent / "web"
 WEB_TEMPLATES = str(WEB_FOLDER / "templates")
 DOCS_SCRIPT = "tutahi-docs.js"
+WITNESS_DEADLINE = 5.0  # seconds a new checkpoint waits for witnesses' cosignatures
 access_log = logging.getLogger("tutahi.access")
 
 
@@ -45,7 +47,10 @@ def _configure_logging() -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Builds the service on the store named by ``config["DATABASE_URL"]`` (else
-    ``TUTAHI_DATABASE_URL``, else ``tutahi.db``)."""
+    ``TUTAHI_DATABASE_URL``, else ``tutahi.db``). ``LOG_ORIGIN`` and ``WITNESSES``
+    (else ``TUTAHI_LOG_ORIGIN`` and ``TUTAHI_WITNESSES``) name the log in its signed
+    checkpoints and the witnesses that cosign them; ``WITNESS_DEADLINE`` bounds the
+    wait for them."""
     settings = dict(config or {})
     # The web blueprint serves the one stylesheet. Its templates folder is the app's too, so
     # that its swagger_ui.html (no inline script) wins over flask-smorest's own.
@@ -92,12 +97,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=12 * 3600,
     )
     ledger = open_ledger(database_url(settings.get("DATABASE_URL")))
+    auditor = open_auditor(ledger, instance)
     app.extensions["tutahi"] = Services(
         ledger=ledger,
         credentials=Credentials(SqlCredentialStore(ledger.recorder), ledger),
-        auditor=open_auditor(ledger, instance),
+        auditor=auditor,
         feed_tokens=SqlFeedTokenStore(ledger.recorder),
         web_sessions=SqlWebSessionStore(ledger.recorder),
+        transparency=open_transparency(
+            auditor,
+            settings.get("LOG_ORIGIN"),
+            settings.get("WITNESSES"),
+            float(settings.get("WITNESS_DEADLINE", WITNESS_DEADLINE)),
+        ),
     )
 
     install_throttles(app, settings)
@@ -107,6 +119,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api.register_blueprint(blueprint)
     install(app)
     app.register_blueprint(web)
+    app.register_blueprint(tlog)
     register_problem_handlers(app, html=_html_error)
     _system_routes(app)
     _access_log(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,16 +24,22 @@ from application.credentials import Credentials, FeedTokens, article
 from application.demo import import_copies, load_demo
 from application.errors import ApplicationError
 from application.ledger import Ledger
-from application.offline import verify_export
+from application.notes import COSIGNATURE, NoteError, NoteKey
+from application.offline import verify_export, verify_export_note
+from application.replay import ReplayError, replay
+from application.transparency import TransparencyLog
 from domain.errors import DomainError
 from domain.values import Actor, ActorRole, PartnerKind
 from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore
-from infrastructure.keys import InsecureKeyFile, check_key_files, verify_signature
+from infrastructure.keys import InsecureKeyFile, check_key_files, verify_ed25519, verify_signature
 from infrastructure.store import StoreMisconfigured, database_url
+from infrastructure.transparency import TransparencySettingsError
 from infrastructure.upgrade import UpgradeRefused
+from interfaces.api.schemas import CommitmentSchema
 from interfaces.api.views import credential_doc, feed_token_doc, partner_row_doc
-from interfaces.composition import open_auditor, open_ledger
+from interfaces.composition import open_auditor, open_ledger, open_transparency
 from interfaces.rendering import escaped_json, shown
+from interfaces.witness import witness
 
 CLI_NAMESPACE = UUID("6d1f3a52-8f6c-5b7e-a1d4-3c9e0b2f4a61")
 # Stored text is printed as it is: no console markup ("[link=…]", "[/]"), no emoji codes.
@@ -123,12 +130,20 @@ def ledger_for(ctx: click.Context) -> Iterator[Ledger]:
     default=None,
     help="Folder for the checkpoint signing key (default: instance/ in the current folder; made at first start).",
 )
+@click.option(
+    "--log-origin",
+    envvar="TUTAHI_LOG_ORIGIN",
+    default=None,
+    help="The log's name in its signed checkpoints (default: localhost/tutahi), e.g. tutahi.example.govt.nz/log.",
+)
 @click.pass_context
-def main(ctx: click.Context, database_url: str | None, instance_path: str | None) -> None:
+def main(ctx: click.Context, database_url: str | None, instance_path: str | None, log_origin: str | None) -> None:
     """Tūtahi: commitments that communities and government keep together, on the record."""
     ctx.ensure_object(dict)
     ctx.obj["database_url"] = database_url
     ctx.obj["instance_path"] = instance_path
+    if log_origin is not None:
+        os.environ["TUTAHI_LOG_ORIGIN"] = log_origin  # read where the log is opened, here and in `serve`
 
 
 @main.command()
@@ -380,8 +395,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads
             f"rate limits would be counted apart in each of {processes} worker processes: set "
             "TUTAHI_RATE_LIMIT_STORAGE=redis://127.0.0.1:6379 (a Redis they share), or serve with --workers 1"
         )
-    with ledger_for(ctx):
-        check_key_files(ctx.obj["instance_path"])  # fail early, in one line, on a store or key a worker would refuse
+    with transparency_for(ctx):
+        # Fail early, in one line, on a store, key, origin or witness a worker would refuse.
+        check_key_files(ctx.obj["instance_path"])
     exec_server(url, host=host, port=port, workers=workers, threads=threads, instance=ctx.obj["instance_path"])
 
 
@@ -407,28 +423,49 @@ def _read_json(path: str, what: str) -> dict[str, Any]:
     return cast(dict[str, Any], document)
 
 
+@contextmanager
+def transparency_for(ctx: click.Context) -> Iterator[TransparencyLog]:
+    """The store's transparency log (its witnesses asked to cosign new checkpoints)."""
+    with ledger_for(ctx) as ledger:
+        try:
+            transparency = open_transparency(open_auditor(ledger, ctx.obj["instance_path"]))
+        except TransparencySettingsError as error:
+            fail(str(error))
+            raise
+        try:
+            yield transparency
+        finally:
+            if transparency.witnesses is not None:
+                transparency.witnesses.close()
+
+
 @audit.command("checkpoint")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None, help="Save it to this file.")
+@click.option("--note", is_flag=True, help="As the signed note of GET /log/checkpoint, with witnesses' cosignatures.")
 @click.pass_context
-def audit_checkpoint(ctx: click.Context, output: str | None) -> None:
+def audit_checkpoint(ctx: click.Context, output: str | None, note: bool) -> None:
     """Print (or save) a signed checkpoint at the log's current size."""
-    with ledger_for(ctx) as ledger:
-        document = open_auditor(ledger, ctx.obj["instance_path"]).checkpoint().document()
-        text = json.dumps(document, indent=2)
+    with transparency_for(ctx) as transparency:
+        if note:
+            text = transparency.checkpoint_note().decode("utf-8")
+            size = text.split("\n")[1]
+        else:
+            document = transparency.auditor.checkpoint().document()
+            text, size = json.dumps(document, indent=2) + "\n", document["tree_size"]
         if output:
             with open(output, "w", encoding="utf-8") as handle:
-                handle.write(text + "\n")
-            err.print(f"Saved the checkpoint at size {document['tree_size']} to {output}.")
+                handle.write(text)
+            err.print(f"Saved the checkpoint at size {size} to {output}.")
         else:
-            click.echo(text)
+            click.echo(text, nl=False)
 
 
 @audit.command("public-key")
 @click.pass_context
 def audit_public_key(ctx: click.Context) -> None:
     """Print the public key that signs checkpoints (as GET /audit/public-key does)."""
-    with ledger_for(ctx) as ledger:
-        click.echo(json.dumps(open_auditor(ledger, ctx.obj["instance_path"]).public_key(), indent=2))
+    with transparency_for(ctx) as transparency:
+        click.echo(json.dumps(transparency.public_key(), indent=2))
 
 
 @audit.command("verify")
@@ -475,21 +512,106 @@ def audit_export(ctx: click.Context, file: str) -> None:
 
 @audit.command("verify-export")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--checkpoint", "checkpoint_file", required=True, help="The checkpoint document (GET /audit/checkpoint).")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    required=True,
+    help="The checkpoint: the JSON document of GET /audit/checkpoint, or the signed note of GET /log/checkpoint.",
+)
 @click.option("--public-key", "key_file", required=True, help="The public key document (GET /audit/public-key).")
-def audit_verify_export(file: str, checkpoint_file: str, key_file: str) -> None:
+@click.option(
+    "--witness",
+    "witness_keys",
+    multiple=True,
+    help="A witness's cosignature verifier key (repeatable); needs the signed-note checkpoint.",
+)
+@click.option(
+    "--quorum",
+    type=click.IntRange(0),
+    default=None,
+    help="How many of the --witness keys must have cosigned the checkpoint (default: all of them).",
+)
+def audit_verify_export(
+    file: str, checkpoint_file: str, key_file: str, witness_keys: tuple[str, ...], quorum: int | None
+) -> None:
     """Check an export against a signed checkpoint, offline: no store, no service."""
-    checkpoint = _read_json(checkpoint_file, "checkpoint")
     public_key = _read_json(key_file, "public key")
+    try:
+        witnesses = [NoteKey.parse(key) for key in witness_keys]
+    except NoteError as error:
+        fail(f"--witness: {error}")
+        raise
+    if any(witness.kind != COSIGNATURE for witness in witnesses):
+        fail("--witness takes a witness's cosignature verifier key (type 0x04), as `tutahi witness init` prints it")
+    needed = len(witnesses) if quorum is None else quorum
+    if needed > len(witnesses):
+        fail(f"--quorum {needed} needs at least {needed} --witness keys")
+    try:
+        with open(checkpoint_file, "rb") as handle:
+            checkpoint_bytes = handle.read(1 << 20)
+    except OSError as error:
+        fail(f"cannot read the checkpoint file {checkpoint_file}: {error}")
+        raise
+    is_note = not checkpoint_bytes.lstrip().startswith(b"{")
+    if witnesses and not is_note:
+        fail("witnesses cosign the signed-note checkpoint: pass the note of GET /log/checkpoint as --checkpoint")
     with _progress("verifying export", None) as bar, open(file, "rb") as handle:
         task = bar.add_task("verify", total=None)
-        verdict = verify_export(
-            handle, checkpoint, public_key, verify_signature, lambda n: bar.update(task, completed=n)
-        )
+        progress = lambda n: bar.update(task, completed=n)  # noqa: E731
+        if is_note:
+            verdict = verify_export_note(
+                handle, checkpoint_bytes, public_key, witnesses, needed, verify_ed25519, progress
+            )
+        else:
+            verdict = verify_export(
+                handle, _read_json(checkpoint_file, "checkpoint"), public_key, verify_signature, progress
+            )
     if not verdict.ok:
         where = f" at position {verdict.first_bad_position}" if verdict.first_bad_position is not None else ""
         fail(f"verification failed{where}: {verdict.detail}")
     out.print(f"OK: {verdict.detail}.")
+
+
+@audit.command("replay")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--commitment", "commitment_id", default=None, help="The commitment's id.")
+@click.option("--all", "everything", is_flag=True, help="Every commitment, one JSON document per line.")
+@click.option("--version", type=click.IntRange(1), default=None, help="As it was at this version.")
+@click.option(
+    "--as-of", default=None, help="As it was recorded to be at this instant (RFC 3339, e.g. 2015-06-30T00:00:00Z)."
+)
+def audit_replay(
+    file: str, commitment_id: str | None, everything: bool, version: int | None, as_of: str | None
+) -> None:
+    """Rebuild commitments from an export file alone (no store, no service), as GET /commitments/{id} shows them."""
+    if everything == (commitment_id is not None):
+        fail("give --commitment ID or --all")
+    if version is not None and as_of is not None:
+        fail("give --version or --as-of, not both")
+    if everything and version is not None:
+        fail("--version is a version of one commitment: use it with --commitment")
+    at = None
+    if as_of is not None:
+        try:
+            at = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        except ValueError:
+            fail(f"--as-of {as_of!r} is not an instant (e.g. 2015-06-30T00:00:00Z)")
+            raise
+        if at.tzinfo is None:
+            fail("--as-of needs a time zone (use Z for UTC)")
+    wanted = None if commitment_id is None else parse_uuid(commitment_id, "commitment id")
+    try:
+        with open(file, "rb") as handle:
+            documents = replay(handle, wanted, version=version, as_of=at)
+    except ReplayError as error:
+        fail(str(error))
+        raise
+    schema = CommitmentSchema()
+    if everything:
+        for document in documents:
+            click.echo(json.dumps(schema.dump(document), ensure_ascii=False))
+    else:
+        click.echo(json.dumps(schema.dump(documents[0]), ensure_ascii=False, indent=2))
 
 
 @main.group()
@@ -509,6 +631,9 @@ def projections_rebuild(ctx: click.Context) -> None:
             task = bar.add_task("rebuild", total=total)
             count = ledger.rebuild_read_models(progress=lambda n: bar.update(task, completed=n))
         out.print(f"Rebuilt the read models from {count} events.")
+
+
+main.add_command(witness)
 
 
 if __name__ == "__main__":  # pragma: no cover

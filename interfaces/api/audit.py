@@ -96,9 +96,12 @@ class CheckpointHistory(MethodView):
 class PublicKey(MethodView):
     @blp.response(200, PublicKeySchema)
     @blp.doc(operationId="getPublicKey")
-    def get(self) -> dict[str, str]:
-        """The Ed25519 key that signs checkpoints (get it on a path of your own too)."""
-        return services().auditor.public_key()
+    def get(self) -> dict[str, Any]:
+        """The Ed25519 key that signs checkpoints (get it on a path of your own too).
+
+        ``note_verifier_key`` is the same key as a signed-note verifier key, for the
+        signed checkpoint at ``/log/checkpoint``."""
+        return services().transparency.public_key()
 
 
 @blp.route("/audit/proofs/inclusion")

@@ -26,6 +26,7 @@ from application.credentials import Credentials
 from application.errors import ApplicationError
 from application.idempotency import Idempotency, KeptResponse
 from application.ledger import Ledger
+from application.transparency import TransparencyLog
 from domain.errors import DomainError
 from domain.values import Actor, ActorRole
 from infrastructure.credentials import SqlFeedTokenStore, SqlWebSessionStore
@@ -48,8 +49,11 @@ class Services:
     auditor: Auditor
     feed_tokens: SqlFeedTokenStore
     web_sessions: SqlWebSessionStore
+    transparency: TransparencyLog
 
     def close(self) -> None:
+        if self.transparency.witnesses is not None:
+            self.transparency.witnesses.close()
         self.ledger.close()
 
 

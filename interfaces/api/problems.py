@@ -17,12 +17,14 @@ from application.errors import (
     ApplicationError,
     BadQuery,
     ConcurrentWrite,
+    EventTooLarge,
     Forbidden,
     LogIntegrityError,
     NotFound,
     StoreBusy,
     VersionMismatch,
 )
+from application.tiles import EntryTooLarge
 from domain.errors import (
     DomainError,
     InvalidValue,
@@ -52,6 +54,9 @@ STATUS_OF: list[tuple[type[Exception], int]] = [
     (ConcurrentWrite, 409),
     (StoreBusy, 503),
     (BadQuery, 422),
+    (EventTooLarge, 422),
+    # A stored entry an entry bundle cannot frame (only in stores older than the rule refusing them).
+    (EntryTooLarge, 501),
     (ApplicationError, 400),
 ]
 
@@ -140,7 +145,7 @@ def wants_html() -> bool:
     """Web pages answer errors as pages; the API, feeds and probes as problem+json."""
     path = request.path
     return not (
-        path.startswith("/api/")
+        path.startswith(("/api/", "/log/"))
         or path in ("/healthz", "/readyz")
         or path.endswith((".atom", ".ics", ".jsonl", ".csv"))
     )

@@ -612,6 +612,13 @@ class PublicKeySchema(Schema):
     key_id = fields.String(required=True)
     algorithm = fields.String(required=True)
     public_key = fields.String(required=True)
+    note_verifier_key = fields.String(
+        required=True,
+        metadata={
+            "description": "The same key as a C2SP signed-note verifier key, <origin>+<key id, 8 hex>+<base64 of "
+            "0x01 and the public key>: it verifies the signed checkpoint at /log/checkpoint."
+        },
+    )
 
 
 class InclusionQuery(QuerySchema):

@@ -213,7 +213,7 @@ def test_checkpoints_and_the_public_key_need_no_token_and_verify(
 
     assert first.status_code == 200 and public_key.status_code == 200
     key = public_key.get_json()
-    assert set(key) == {"key_id", "algorithm", "public_key"} and key["algorithm"] == "ed25519"
+    assert set(key) == {"key_id", "algorithm", "public_key", "note_verifier_key"} and key["algorithm"] == "ed25519"
     assert len(base64.b64decode(key["public_key"])) == 32
     first_doc = first.get_json()
     assert set(first_doc) == {"tree_size", "root_hash", "issued_at", "key_id", "signature"}

@@ -166,6 +166,9 @@ PAGES_PUBLIC: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
     ("GET /partners/{community}",                               200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /commitments/{id}/feed.atom",                         200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /commitments/{id}/milestones.ics",                    200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /log/checkpoint",                                     200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /log/tile/{tile}",                                    200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /log/tile/entries/{bundle}",                          401,  403,  403,  403,  403,  403,  200,  200,  200),
 ]
 PAGES_PARTNERS_ONLY: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
     ("GET /",                                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
@@ -173,6 +176,9 @@ PAGES_PARTNERS_ONLY: list[tuple[str, int, int, int, int, int, int, int, int, int
     ("GET /partners/{community}",                               200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /commitments/{id}/feed.atom",                         404,  200,  200,  404,  200,  404,  200,  200,  200),
     ("GET /commitments/{id}/milestones.ics",                    404,  200,  200,  404,  200,  404,  200,  200,  200),
+    ("GET /log/checkpoint",                                     200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /log/tile/{tile}",                                    200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /log/tile/entries/{bundle}",                          401,  403,  403,  403,  403,  403,  200,  200,  200),
 ]
 
 # Whether the commitment appears in GET /commitments (and on the web's plan and partner
@@ -234,6 +240,7 @@ def test_the_tables_cover_every_route_of_the_service(tmp_path: Path) -> None:
             path = rule.rule.replace("<uuid:commitment_id>", "{id}").replace("<uuid:milestone_id>", "{milestone}")
             path = path.replace("<uuid:action_id>", "{action}").replace("<uuid:token_id>", "{token}")
             path = path.replace("<uuid:partner_id>", "{community}").replace("<uuid:feed_token_id>", "{feed}")
+            path = path.replace("/entries/<path:path>", "/entries/{bundle}").replace("<path:path>", "{tile}")
             on_api = path.startswith("/api/v1/") or path in UNVERSIONED
             for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
                 if on_api:
@@ -365,7 +372,7 @@ def request_for(endpoint: str, matrix: Matrix, scene: Scene | None, visibility: 
     people = matrix.callers
     community = str(people["comm"].id)
     method, template = endpoint.split(" ")
-    ids = {"community": community}
+    ids = {"community": community, "tile": "0/000.p/1", "bundle": "000.p/1"}
     if scene is not None:
         ids |= {"id": str(scene.commitment_id), "milestone": str(scene.milestone_id), "action": str(scene.action_id)}
     if "{token}" in template:

@@ -125,7 +125,7 @@ def test_checkpoint_public_key_export_verify_and_verify_export(terminal: Termina
     assert printed == saved, "one checkpoint per size"
     assert set(saved) == {"tree_size", "root_hash", "issued_at", "key_id", "signature"}
     assert saved["tree_size"] == size and saved["key_id"] == key["key_id"]
-    assert set(key) == {"key_id", "algorithm", "public_key"} and key["algorithm"] == "ed25519"
+    assert set(key) == {"key_id", "algorithm", "public_key", "note_verifier_key"} and key["algorithm"] == "ed25519"
     assert (terminal.instance / "checkpoint-signing-key.pem").is_file(), "the key is made in --instance-path"
     assert f"Exported {size} events" in exported.stdout
     lines = Path(terminal.path("log.jsonl")).read_text(encoding="utf-8").splitlines()
