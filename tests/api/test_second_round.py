@@ -464,6 +464,11 @@ def test_a_read_of_a_tampered_event_is_a_log_integrity_problem_naming_its_positi
         found = problem(response, 500)
         assert found["type"].endswith("log-integrity") and found["position"] == position
         assert "Traceback" not in response.get_data(as_text=True)
+        # The log read by cursor says the same of the page that holds it, and not of others.
+        log = problem(fresh.get(f"{API}/events", headers=callers.auditor.headers), 500)
+        assert log["type"].endswith("log-integrity") and log["position"] == position
+        before = fresh.get(f"{API}/events", query_string={"limit": position}, headers=callers.auditor.headers)
+        assert before.status_code == 200 and len(before.get_json()["items"]) == position
         # What does not read the broken event still answers.
         assert fresh.get(f"{API}/partners", headers=callers.lead.headers).status_code == 200
     finally:
