@@ -121,7 +121,12 @@ class Credentials:
                     "partner",
                     f"{article(role.value)} {role.value} token belongs to a partner (give its id, not a name)",
                 )
-            partner = self.ledger.get_partner(partner_id)
+            try:
+                partner = self.ledger.get_partner(partner_id)
+            except NotFound:
+                # The request names a partner that does not exist: a bad field, not a
+                # missing resource at the URL.
+                raise InvalidValue("partner", f"no such partner: {partner_id}") from None
             is_agency = partner["kind"] == PartnerKind.AGENCY.value
             if is_agency != (role is ActorRole.AGENCY):
                 raise InvalidValue(

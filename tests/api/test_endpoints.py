@@ -721,6 +721,11 @@ def test_missing_unknown_and_revoked_tokens_are_refused_with_a_bearer_challenge(
         ),
         422,
     )
+    unknown = str(uuid4())
+    nobody = problem(
+        client.post(f"{API}/tokens", json={"role": "community", "partner_id": unknown}, headers=admin.headers), 422
+    )
+    assert unknown in nobody["errors"]["partner"][0], "a partner that does not exist is a bad field, not a 404"
     problem(client.post(f"{API}/tokens", json={"role": "auditor"}, headers=admin.headers), 422)
     problem(client.post(f"{API}/tokens", json={"role": "root", "name": "x"}, headers=admin.headers), 422)
     auditor = client.post(
