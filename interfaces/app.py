@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from typing import Any
 import swagger_ui_bundle
 from flask import Flask, Response, g, jsonify, render_template, request, send_from_directory
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from application.credentials import Credentials
 from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore, SqlWebSessionStore
@@ -50,7 +52,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ``TUTAHI_DATABASE_URL``, else ``tutahi.db``). ``LOG_ORIGIN`` and ``WITNESSES``
     (else ``TUTAHI_LOG_ORIGIN`` and ``TUTAHI_WITNESSES``) name the log in its signed
     checkpoints and the witnesses that cosign them; ``WITNESS_DEADLINE`` bounds the
-    wait for them."""
+    wait for them. ``PROXIES`` (else ``TUTAHI_PROXIES``): how many reverse proxies stand
+    in front, whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed."""
     settings = dict(config or {})
     # The web blueprint serves the one stylesheet. Its templates folder is the app's too, so
     # that its swagger_ui.html (no inline script) wins over flask-smorest's own.
@@ -123,7 +126,29 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_problem_handlers(app, html=_html_error)
     _system_routes(app)
     _access_log(app)
+    proxies = trusted_proxies(settings.get("PROXIES"))
+    if proxies:
+        # The client's address (rate limits, the access log) and scheme as the proxies saw them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     return app
+
+
+class BadProxySetting(ValueError):
+    """``TUTAHI_PROXIES`` is not a small whole number: the service does not start."""
+
+
+def trusted_proxies(given: Any = None) -> int:
+    """How many reverse proxies stand in front (the given number, else
+    ``TUTAHI_PROXIES``, else none). Only their forwarded headers are believed: with none,
+    a client's own ``X-Forwarded-For`` is ignored, so it cannot pose as another address."""
+    raw = given if given is not None else os.environ.get("TUTAHI_PROXIES", "0")
+    try:
+        count = int(raw)
+    except (TypeError, ValueError):
+        count = -1
+    if not 0 <= count <= 10:
+        raise BadProxySetting(f"TUTAHI_PROXIES must be a whole number from 0 to 10, not {raw!r}")
+    return count
 
 
 def _html_error(status: int, detail: str) -> Response:

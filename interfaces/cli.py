@@ -386,9 +386,14 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads
     """Run the service under gunicorn (SQLite: one process with threads;
     PostgreSQL: several worker processes)."""
     from interfaces.api.throttle import rate_limit_storage, shared_across_processes
+    from interfaces.app import BadProxySetting, trusted_proxies
     from interfaces.serve import exec_server, server_options
 
     url = database_url(ctx.obj["database_url"])
+    try:
+        trusted_proxies()
+    except BadProxySetting as error:
+        fail(str(error))
     processes = server_options(url, host=host, port=port, workers=workers, threads=threads)["workers"]
     if processes > 1 and not shared_across_processes(rate_limit_storage()):
         fail(

@@ -10,7 +10,9 @@ the feeds) rather than by Flask-Limiter's decorators, which count before the vie
 
 Where the counts live is a setting (``TUTAHI_RATE_LIMIT_STORAGE``, Flask-Limiter's
 ``RATELIMIT_STORAGE_URI``): ``memory://`` holds for one process; ``redis://host:6379``
-holds across worker processes and hosts (``tutahi serve`` with several workers needs it)."""
+holds across worker processes and hosts (``tutahi serve`` with several workers needs it).
+Services that share one Redis keep their counts apart with ``TUTAHI_RATE_LIMIT_PREFIX``
+(default ``tutahi``): processes of one service must use the same prefix."""
 
 from __future__ import annotations
 
@@ -101,7 +103,8 @@ def install_throttles(app: Flask, settings: Mapping[str, Any]) -> Throttles:
     ``SIGN_IN_RATE_LIMIT``, ``UNKNOWN_TOKEN_RATE_LIMIT``, in ``limits``' notation such as
     ``10 per minute``). A storage that cannot be reached stops the start."""
     app.config["RATELIMIT_STORAGE_URI"] = rate_limit_storage(settings.get("RATE_LIMIT_STORAGE"))
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "tutahi")
+    # Services (or tests) that share one Redis keep their counts apart by prefix.
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", os.environ.get("TUTAHI_RATE_LIMIT_PREFIX") or "tutahi")
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"wrap_exceptions": True})
     limiter = Limiter(get_remote_address, app=app)
     if not limiter.storage.check():

@@ -189,3 +189,37 @@ def test_serving_several_workers_needs_a_shared_rate_limit_storage(monkeypatch: 
     monkeypatch.setenv("TUTAHI_RATE_LIMIT_STORAGE", "redis://127.0.0.1:6379")
     passed = CliRunner().invoke(main, ["--database-url", nowhere, "serve", "--workers", "2"], obj={})
     assert passed.exit_code != 0 and "cannot open the store" in passed.stderr, "it got past the check"
+
+
+def test_behind_a_proxy_the_limit_counts_the_address_the_proxy_forwards(make_app: MakeApp) -> None:
+    """Behind one reverse proxy (``TUTAHI_PROXIES=1``) every request comes from the proxy's
+    address: each client is counted by the address the proxy puts in X-Forwarded-For."""
+    proxy = "10.0.0.2"
+    behind = make_app(PROXIES=1)
+    for _ in range(5):
+        guess = at(behind.test_client(), proxy).get("/api/v1/partners", headers={**UNKNOWN, "X-Forwarded-For": HERE})
+        assert guess.status_code == 401
+    assert_too_many(
+        at(behind.test_client(), proxy).get("/api/v1/partners", headers={**UNKNOWN, "X-Forwarded-For": HERE})
+    )
+    other = at(behind.test_client(), proxy).get("/api/v1/partners", headers={**UNKNOWN, "X-Forwarded-For": ELSEWHERE})
+    assert other.status_code == 401, "another client behind the same proxy is not limited"
+
+
+def test_without_proxies_a_client_cannot_pose_as_another_address(make_app: MakeApp) -> None:
+    app = make_app()
+    for n in range(5):
+        forged = {**UNKNOWN, "X-Forwarded-For": f"203.0.113.{n}"}
+        assert at(app.test_client(), HERE).get("/api/v1/partners", headers=forged).status_code == 401
+    forged = {**UNKNOWN, "X-Forwarded-For": "203.0.113.99"}
+    assert_too_many(at(app.test_client(), HERE).get("/api/v1/partners", headers=forged))
+
+
+@pytest.mark.parametrize("setting", ["two", "-1", "11"])
+def test_serve_refuses_a_proxy_count_that_is_not_a_small_whole_number(
+    setting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TUTAHI_PROXIES", setting)
+    refused = CliRunner().invoke(main, ["--database-url", "sqlite:///:memory:", "serve"], obj={})
+    assert refused.exit_code != 0
+    assert "TUTAHI_PROXIES must be a whole number" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,9 +24,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def tutahi(url: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def tutahi(
+    url: str, *args: str, timeout: float = 120, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs a ``tutahi`` command on the store at ``url`` (``env``: variables besides
+    this process's own)."""
     return subprocess.run(
-        [TUTAHI, "--database-url", url, *args], capture_output=True, text=True, timeout=timeout, check=True
+        [TUTAHI, "--database-url", url, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -45,16 +54,18 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 30)
 
 
 @contextmanager
-def running_server(url: str, log: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Starts ``tutahi serve`` on a free loopback port; stops it with SIGTERM (then
-    SIGKILL if it does not stop in time)."""
+def running_server(
+    url: str, log: Path, *extra: str, env: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Starts ``tutahi serve`` on a free loopback port (``env``: variables besides this
+    process's own); stops it with SIGTERM (then SIGKILL if it does not stop in time)."""
     port = free_port()
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [TUTAHI, "--database-url", url, "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
             stdout=sink,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
         )
         base = f"http://127.0.0.1:{port}"
         try:
