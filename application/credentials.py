@@ -75,6 +75,11 @@ class FeedTokenStore(Protocol):
 class CredentialStore(Protocol):
     def add(self, credential: Credential) -> None: ...
     def by_hash(self, token_hash: str) -> Credential | None: ...
+    def by_hash_named(self, token_hash: str) -> tuple[Credential, str | None] | None:
+        """The credential with this hash, and its partner's name now (None for a
+        holder that is not a partner, or a partner the directory does not hold)."""
+        ...
+
     def get(self, credential_id: UUID) -> Credential | None: ...
     def revoke(self, credential_id: UUID, at: datetime) -> bool: ...
     def all(self) -> list[Credential]: ...
@@ -167,20 +172,21 @@ class Credentials:
         is unknown or revoked)."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
-        credential = self.store.by_hash(hash_token(token))
-        if credential is None or credential.revoked_at is not None:
+        # One read, on every request: no cache, so a revocation holds at once in every process.
+        found = self.store.by_hash_named(hash_token(token))
+        if found is None or found[0].revoked_at is not None:
             return None
-        return credential, self.actor(credential)
+        credential, partner_name = found
+        return credential, named(actor_of(credential), partner_name)
 
     def actor(self, credential: Credential) -> Actor:
         """The actor of a credential; events name a partner as it is called now, not as it
         was called when the token was issued."""
         actor = actor_of(credential)
-        if credential.partner_id is not None:
-            row = self.ledger.read_models.partner_row(credential.partner_id)
-            if row is not None and row.name != actor.name:
-                actor = Actor(actor.role, actor.id, row.name)
-        return actor
+        if credential.partner_id is None:
+            return actor
+        row = self.ledger.read_models.partner_row(credential.partner_id)
+        return named(actor, row.name if row is not None else None)
 
     def is_live(self, credential_id: UUID) -> bool:
         credential = self.store.get(credential_id)
@@ -328,6 +334,11 @@ class FeedTokens:
 
 def article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
+
+
+def named(actor: Actor, name: str | None) -> Actor:
+    """The actor under the name its partner has now (as it is, without one)."""
+    return actor if name is None or name == actor.name else Actor(actor.role, actor.id, name)
 
 
 def actor_of(credential: Credential) -> Actor:

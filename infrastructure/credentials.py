@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from application.credentials import Credential, FeedToken, MadeWith, WebSession
 from domain.values import ActorRole
+from infrastructure.driver import DriverSql
 from infrastructure.readmodels import from_us, to_us
 from infrastructure.tables import metadata
 
@@ -32,6 +33,13 @@ class SqlCredentialStore:
         self.recorder = recorder
         with recorder.transaction(commit=True) as session:
             metadata.create_all(session.connection(), tables=[credentials], checkfirst=True)
+            self.sql = DriverSql(session.connection().dialect.name)
+        # Every request with a token: one indexed read (the hash is unique) at the driver
+        # level, with the partner's name as the directory has it now.
+        self._named = self.sql(
+            "SELECT c.id, c.role, c.partner_id, c.holder_name, c.token_hash, c.issued_us, c.revoked_us, p.name "
+            "FROM tutahi_credentials c LEFT JOIN rm_partners p ON p.id = c.partner_id WHERE c.token_hash = ?"
+        )
 
     @staticmethod
     def _credential(row: Any) -> Credential:
@@ -63,6 +71,23 @@ class SqlCredentialStore:
         with self.recorder.transaction(commit=False) as session:
             row = session.execute(select(credentials).where(credentials.c.token_hash == token_hash)).first()
         return self._credential(row) if row else None
+
+    def by_hash_named(self, token_hash: str) -> tuple[Credential, str | None] | None:
+        with self.recorder.transaction(commit=False) as session:
+            row = session.connection().exec_driver_sql(self._named, (token_hash,)).first()
+        if row is None:
+            return None
+        credential_id, role, partner_id, holder_name, _, issued_us, revoked_us, partner_name = row
+        credential = Credential(
+            id=self.sql.uuid_out(credential_id),
+            role=ActorRole(role),
+            partner_id=self.sql.uuid_out(partner_id) if partner_id is not None else None,
+            holder_name=holder_name,
+            token_hash=token_hash,
+            issued_at=from_us(issued_us),
+            revoked_at=from_us(revoked_us) if revoked_us is not None else None,
+        )
+        return credential, partner_name
 
     def get(self, credential_id: UUID) -> Credential | None:
         with self.recorder.transaction(commit=False) as session:

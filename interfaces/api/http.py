@@ -226,7 +226,20 @@ def json_body() -> dict[str, Any]:
 
 
 class Parser(FlaskParser):
-    """webargs reading the body through ``json_body`` (so its errors are problems)."""
+    """webargs reading the body through ``json_body`` (so its errors are problems), each
+    argument schema made once, not on every request (loading keeps no state in it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schemas: dict[type[Any], Any] = {}
+
+    def _get_schema(self, argmap: Any, req: Any) -> Any:
+        if isinstance(argmap, type):
+            schema = self.schemas.get(argmap)
+            if schema is None:
+                schema = self.schemas[argmap] = super()._get_schema(argmap, req)
+            return schema
+        return super()._get_schema(argmap, req)
 
     def load_json(self, req: Any, schema: Any) -> Any:
         return json_body()
@@ -293,7 +306,8 @@ class Command:
 def _request_hash() -> str:
     raw = request.get_data(cache=True)
     try:
-        body_bytes = rfc8785.dumps(json.loads(raw)) if raw else b""
+        # The body as ``json_body`` parsed it (once), else as sent (a body it refused).
+        body_bytes = rfc8785.dumps(g.json_body if "json_body" in g else json.loads(raw)) if raw else b""
     except (ValueError, rfc8785.CanonicalizationError, RecursionError):
         body_bytes = raw
     digest = hashlib.sha256()
@@ -343,6 +357,8 @@ def records(
     nothing new, another body gets 422; the first response is kept by the use case, in
     its own transaction. ``redact`` removes secrets from what is kept."""
 
+    dumper = schema() if isinstance(schema, type) else schema  # made once, at start-up
+
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
@@ -352,7 +368,7 @@ def records(
                 rendered = command.render(result)
                 body, extra = rendered if isinstance(rendered, tuple) else (rendered, {})
                 kept = {"ETag": etag_of(result.version)} if etag else {}
-                text = current_app.json.dumps(schema().dump(body)) + "\n"
+                text = current_app.json.dumps(dumper.dump(body)) + "\n"
                 return KeptResponse(status, text, {**kept, **extra})
 
             key = request.headers.get("Idempotency-Key")  # well-formed: see begin_request
