@@ -152,6 +152,13 @@ def plan_store(settings: Settings, events: int) -> tuple[str, Ledger]:
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder}/plan-{events}.db"
     ledger = open_ledger(url)
+    build_plan(ledger, events)
+    return url, ledger
+
+
+def build_plan(ledger: Ledger, events: int) -> None:
+    """Brings the ledger's store to about ``events`` events: the demo, then copies of
+    the plan through the batch path (reporting progress every 15 s)."""
     load_demo(ledger)
     copies = copies_for(events, DEMO_EVENTS)
     if ledger.log_size() < events:
@@ -166,7 +173,6 @@ def plan_store(settings: Settings, events: int) -> tuple[str, Ledger]:
 
         import_copies(ledger, copies, progress=report)
         say(f"  built: {ledger.log_size():,} events in {time.perf_counter() - started:.0f} s")
-    return url, ledger
 
 
 def copy_store(url: str, target: Path) -> str:

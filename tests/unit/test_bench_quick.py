@@ -40,7 +40,7 @@ def check_row(result: dict[str, Any], row_id: str) -> None:
     assert {"figure", "baseline", "ratio", "target", "met", "unit", "cpu_count"} <= set(result)
     for name in ("figure", "baseline", "ratio"):
         value = result[name]
-        assert isinstance(value, float) and math.isfinite(value) and value > 0, (row_id, name, value)
+        assert isinstance(value, float) and math.isfinite(value) and value > 0, (row_id, name, value, result)
     assert math.isclose(result["ratio"], result["figure"] / result["baseline"], rel_tol=1e-9)
     assert isinstance(result["met"], bool)
     assert result["cpu_count"] == (os.cpu_count() or 1)
