@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+from collections import deque
 from typing import Any
 
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
@@ -69,12 +71,44 @@ def keep_to_owner(database: str) -> None:
             continue  # another user's file: it stays as its owner set it
 
 
+class FairLock:
+    """A lock granted in the order it was asked for. Held from a write's first statement
+    to its commit, it queues a process's writers on a SQLite file: first come, first
+    served, so no writer waits behind many later ones (a plain semaphore lets a thread
+    that comes late take it first, and the wait of an unlucky one grows without bound)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()  # released by the holder's release(): the lock passes on, still held
+        return True
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._held = False
+
+
 class TutahiDatastore(SQLAlchemyDatastore):
-    """The library's datastore, with SQLite connections made durable and patient, and
-    SQLite files kept to their owner."""
+    """The library's datastore, with SQLite connections made durable and patient, SQLite
+    files kept to their owner, and a SQLite file's writers served in turn (``FairLock``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if self.write_lock is not None:
+            self.write_lock = FairLock()  # type: ignore[assignment]
         engine = self.engine
         if isinstance(engine, Engine) and engine.dialect.name == "sqlite":
             database = engine.url.database
