@@ -7,12 +7,15 @@ import os
 import sqlite3
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 from infrastructure.recorders import CoreAggregateRecorder, LogRecorder
 
@@ -134,6 +137,42 @@ def store_env(url: str) -> dict[str, str]:
         "AGGREGATE_CACHE_FASTFORWARD": "y",
         "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
     }
+
+
+# pg_advisory_lock's key for making tables: any number, the same in every process.
+SCHEMA_LOCK = 7_497_245_318_640_001
+_opening = threading.local()
+
+
+@contextmanager
+def schema_guard(url: str) -> Iterator[None]:
+    """Held while a process opens its stores, which make their tables if missing: on
+    PostgreSQL, processes that start at once (a server's workers, servers on several
+    hosts) take turns (a session advisory lock on a connection of its own), so that two
+    never both find a table missing and both make it, which fails one. Nested uses
+    within one thread hold it once; on SQLite it does nothing (one writer at a time)."""
+    depth = getattr(_opening, "depth", 0)
+    if depth or not url.startswith("postgresql"):
+        _opening.depth = depth + 1
+        try:
+            yield
+        finally:
+            _opening.depth -= 1
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            connection.commit()
+            _opening.depth = 1
+            try:
+                yield
+            finally:
+                _opening.depth = 0
+                connection.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+                connection.commit()
+    finally:
+        engine.dispose()
 
 
 def engine_of(recorder: Any) -> Engine:

@@ -20,7 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from application.credentials import Credentials
 from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore, SqlWebSessionStore
 from infrastructure.keys import load_or_create_secret
-from infrastructure.store import database_url, engine_of
+from infrastructure.store import database_url, engine_of, schema_guard
 from interfaces.api import audit, commitments, feedtokens, partners, tokens
 from interfaces.api.docs import DocumentedApi
 from interfaces.api.http import MAX_BODY, Services, current_actor, install, services
@@ -99,21 +99,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=12 * 3600,
     )
-    ledger = open_ledger(database_url(settings.get("DATABASE_URL")))
-    auditor = open_auditor(ledger, instance)
-    app.extensions["tutahi"] = Services(
-        ledger=ledger,
-        credentials=Credentials(SqlCredentialStore(ledger.recorder), ledger),
-        auditor=auditor,
-        feed_tokens=SqlFeedTokenStore(ledger.recorder),
-        web_sessions=SqlWebSessionStore(ledger.recorder),
-        transparency=open_transparency(
-            auditor,
-            settings.get("LOG_ORIGIN"),
-            settings.get("WITNESSES"),
-            float(settings.get("WITNESS_DEADLINE", WITNESS_DEADLINE)),
-        ),
-    )
+    url = database_url(settings.get("DATABASE_URL"))
+    with schema_guard(url):  # workers (and servers) starting at once make the tables in turn
+        ledger = open_ledger(url)
+        auditor = open_auditor(ledger, instance)
+        app.extensions["tutahi"] = Services(
+            ledger=ledger,
+            credentials=Credentials(SqlCredentialStore(ledger.recorder), ledger),
+            auditor=auditor,
+            feed_tokens=SqlFeedTokenStore(ledger.recorder),
+            web_sessions=SqlWebSessionStore(ledger.recorder),
+            transparency=open_transparency(
+                auditor,
+                settings.get("LOG_ORIGIN"),
+                settings.get("WITNESSES"),
+                float(settings.get("WITNESS_DEADLINE", WITNESS_DEADLINE)),
+            ),
+        )
 
     install_throttles(app, settings)
     api = DocumentedApi(app)

@@ -11,7 +11,7 @@ from infrastructure.idempotency import SqlIdempotencyStore
 from infrastructure.keys import load_or_create_signer, verify_ed25519, verify_signature
 from infrastructure.logstore import SqlLogStore
 from infrastructure.readmodels import SqlReadModels
-from infrastructure.store import check_durability, database_url, store_env
+from infrastructure.store import check_durability, database_url, schema_guard, store_env
 from infrastructure.transparency import SqlCosignatureStore, UrllibTransport, log_origin, witness_settings
 from infrastructure.upgrade import Progress, upgrade_store
 
@@ -21,8 +21,9 @@ def open_ledger(url: str | None = None, progress: Progress | None = None) -> Led
     a store of an earlier release upgraded first, tables created and SQLite durability
     checked. ``progress(done, total)`` follows an upgrade, if one is needed."""
     url = database_url(url)
-    upgrade_store(url, progress)
-    ledger = Ledger(env=store_env(url), read_models=SqlReadModels, log=SqlLogStore, idempotency=SqlIdempotencyStore)
+    with schema_guard(url):  # processes starting at once make the tables in turn
+        upgrade_store(url, progress)
+        ledger = Ledger(env=store_env(url), read_models=SqlReadModels, log=SqlLogStore, idempotency=SqlIdempotencyStore)
     check_durability(ledger.recorder)
     return ledger
 

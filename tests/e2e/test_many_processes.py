@@ -3,12 +3,14 @@ instance folder (checkpoint signing key, session secret) and one Redis (rate lim
 act as one service: writes and reads taken in turn by each, every write seen at once by
 every process, one log that verifies, a web session made on one process good on the
 others, a token revoked on one refused at once by all, and the unknown-token limit
-counted across all three."""
+counted across all three. And processes that start at once on a database with no tables
+yet all start."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import multiprocessing
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -272,3 +274,31 @@ def test_three_processes_on_one_postgres_database_act_as_one_service(tmp_path: P
             limited = server.call("GET", "/api/v1/commitments", token=agency)
             assert limited.status == 429, (server.name, limited.status)
             assert int(limited.headers["retry-after"]) >= 1
+
+
+def start_app(url: str, instance: str, barrier: Any) -> str:
+    """Builds the service's app once ``barrier`` lets every process go: "ok", or the error."""
+    from interfaces.app import create_app
+
+    barrier.wait(60)
+    try:
+        services = create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance}).extensions["tutahi"]
+    except Exception as error:
+        return f"{type(error).__name__}: {str(error)[:300]}"
+    services.close()
+    return "ok"
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_processes_starting_at_once_on_a_new_database_all_start(tmp_path: Path, attempt: int) -> None:
+    """Workers of one server, or servers on several hosts, start at once on a database
+    with no tables yet: each would find a table missing and make it, and all but one
+    would fail, unless they take turns."""
+    url = postgres_url()
+    reset_postgres(url)
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(SERVERS)
+        with context.Pool(SERVERS) as pool:
+            started = [pool.apply_async(start_app, (url, str(tmp_path / "instance"), barrier)) for _ in range(SERVERS)]
+            assert [each.get(120) for each in started] == ["ok"] * SERVERS
