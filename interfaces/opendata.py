@@ -172,8 +172,8 @@ class Listed(fields.List):  # type: ignore[type-arg]
         return list(super()._deserialize(items, attr, data, **kwargs))
 
 
-class ImportRowSchema(Schema):
-    """One row of an import file (its non-empty cells)."""
+class CommitmentCells(Schema):
+    """A row's cells that belong to its commitment (repeated on each of its rows)."""
 
     external_ref = fields.String(
         required=True, validate=domain_rule(lambda v: clean_text(v.strip(), "external_ref", REF_MAX, required=True))
@@ -184,6 +184,11 @@ class ImportRowSchema(Schema):
     starts_on = Day(validate=domain_rule(check_day, "starts_on"))
     ends_on = Day(validate=domain_rule(check_day, "ends_on"))
     ogp_values = Listed(enum(OgpValue))
+
+
+class RowCells(Schema):
+    """A row's own cells: its milestone, and the reason for what it changes."""
+
     milestone_title = fields.String(validate=domain_rule(clean_title, "milestone_title"))
     milestone_due_on = Day(validate=domain_rule(check_day, "milestone_due_on"))
     milestone_reached_on = Day(validate=domain_rule(check_day, "milestone_reached_on"))
@@ -219,7 +224,9 @@ def read_import(text: str, progress: Callable[[int], None] | None = None) -> tup
         errors.append(RowError(1, "external_ref", "the header must name this column"))
     if errors:
         return [], errors
-    schema = ImportRowSchema()
+    commitment_cells, row_cells = CommitmentCells(), RowCells()
+    # The rows of a commitment repeat its cells: those are checked once for the run of rows.
+    last: tuple[tuple[tuple[str, str], ...], dict[str, Any], dict[str, Any]] = ((), {}, {})
     rows: list[ImportRow] = []
     line = reader.line_num
     while True:
@@ -244,12 +251,22 @@ def read_import(text: str, progress: Callable[[int], None] | None = None) -> tup
             for name, cell in zip(columns, cells, strict=True)
             if name not in EXPORT_ONLY and cell.strip()
         }
+        own = tuple((name, cell) for name, cell in given.items() if name in commitment_cells.fields)
+        if not own or own != last[0]:
+            try:
+                last = (own, commitment_cells.load(dict(own)), {})
+            except ValidationError as error:
+                last = (own, {}, cast(dict[str, Any], error.messages))
+        _, loaded, messages = last
         try:
-            loaded: dict[str, Any] = schema.load(given)
+            loaded = {
+                **loaded,
+                **row_cells.load({name: cell for name, cell in given.items() if name in row_cells.fields}),
+            }
         except ValidationError as error:
-            messages = cast(dict[str, Any], error.messages)
-            for name in sorted(messages):
-                errors.append(RowError(start, name, first_message(messages[name])))
+            messages = {**messages, **cast(dict[str, Any], error.messages)}
+        if messages:
+            errors.extend(RowError(start, name, first_message(messages[name])) for name in sorted(messages))
             continue
         rows.append(ImportRow(start, loaded))
     return rows, errors
