@@ -318,7 +318,9 @@ def _request_hash() -> str:
     except (ValueError, rfc8785.CanonicalizationError, RecursionError):
         body_bytes = raw
     digest = hashlib.sha256()
-    digest.update(f"{request.method} {request.path}\n".encode())
+    # The query is part of the request where there is one (an import's dry run is not the import).
+    query = request.query_string.decode("latin-1")
+    digest.update(f"{request.method} {request.path}{'?' + query if query else ''}\n".encode())
     digest.update(body_bytes)
     return digest.hexdigest()
 

@@ -366,3 +366,16 @@ def test_an_idempotency_key_replays_the_first_answer(app: Flask, client: FlaskCl
         client, callers.lead, csv_file("NZ-Z,Z,,P,2016-07-01,2018-06-30,,,,,,"), **{"Idempotency-Key": "import-1"}
     )
     assert other.status_code == 422
+
+
+def test_a_dry_run_and_the_import_are_different_requests_for_an_idempotency_key(
+    app: Flask, client: FlaskClient, callers: Callers
+) -> None:
+    dry = post_csv(client, callers.lead, SAMPLE, "?dry_run=true", **{"Idempotency-Key": "import-2"})
+    assert dry.status_code == 200 and dry.get_json()["dry_run"] is True
+    size = log_size(app)
+    real = post_csv(client, callers.lead, SAMPLE, **{"Idempotency-Key": "import-2"})
+    assert real.status_code == 422, "not the dry run's answer replayed"
+    assert log_size(app) == size
+    real = post_csv(client, callers.lead, SAMPLE, **{"Idempotency-Key": "import-3"})
+    assert real.status_code == 200 and len(real.get_json()["events"]) == 7
