@@ -92,7 +92,8 @@ class ImportRefused(ApplicationError):
 
     def __init__(self, errors: Sequence[RowError]) -> None:
         ordered = sorted(errors, key=lambda error: (error.line, error.column))
-        super().__init__(f"{len(ordered)} bad row(s): nothing from the file was recorded")
+        lines = len({error.line for error in ordered})
+        super().__init__(f"{lines} bad row(s), {len(ordered)} error(s): nothing from the file was recorded")
         self.errors = ordered
 
 

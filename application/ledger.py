@@ -1,8 +1,7 @@
-"""The Tūtahi application: every use case of the API (``application.commands``), the
-queries auditors and partners read (``application.queries``), imports of spreadsheets
-(``application.imports``). One eventsourcing
-``Application``; its core (the unit of work, loading, the read models' rebuild) is
-``application.core``."""
+"""The Tūtahi application: every use case of the API (``application.commands``), imports
+of an agency's spreadsheet (``application.imports``), the queries auditors and partners
+read (``application.queries``). One eventsourcing ``Application``; its core (the unit of
+work, loading, the read models' rebuild) is ``application.core``."""
 
 from __future__ import annotations
 

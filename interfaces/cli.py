@@ -276,7 +276,8 @@ def import_file(ctx: click.Context, file: str, partner: str, dry_run: bool) -> N
                 for bad in refused.errors:
                     column = f" {bad.column}:" if bad.column else ""
                     err.print(f"{file}:{bad.line}:{column} {one_line(bad.message)}", soft_wrap=True)
-                fail(f"{len(refused.errors)} bad row(s) in {file}: nothing was recorded")
+                lines = len({bad.line for bad in refused.errors})
+                fail(f"{lines} bad row(s) in {file}: nothing was recorded")
                 return
         for event in outcome.events:
             out.print(f"line {event.line}: {one_line(event.external_ref)} {event.type}", soft_wrap=True)
