@@ -13,7 +13,7 @@ from domain.values import ActorRole
 from interfaces.api.docs import problems
 from interfaces.api.http import MAX_BODY, ApiBlueprint, Command, reader, records, require_actor, requires, services
 from interfaces.api.problems import PROBLEM_JSON, Problem
-from interfaces.api.schemas import ImportQuery, ImportResult, ProblemSchema
+from interfaces.api.schemas import ExportedCommitment, ImportQuery, ImportResult, ProblemSchema
 from interfaces.opendata import (
     commitments_csv,
     commitments_json,
@@ -61,7 +61,7 @@ class ExportCommitmentsJson(MethodView):
         success=True,
         description=f"An array of commitments, with the CSV's fields. {WHO}",
         content_type=JSON,
-        schema={"type": "array", "items": {"type": "object"}},
+        schema=ExportedCommitment(many=True),
     )
     @blp.doc(operationId="exportCommitmentsJson")
     def get(self) -> Response:

@@ -724,6 +724,24 @@ class ImportQuery(QuerySchema):
     )
 
 
+class ExportedCommitment(Schema):
+    """A commitment in the open-data exports (one CSV row or JSON object)."""
+
+    external_ref = fields.String(required=True)
+    title = fields.String(required=True)
+    action_plan = fields.String(required=True)
+    lead = fields.String(required=True, metadata={"description": "The lead agencies' names, '; '-separated."})
+    status = enum(Status, required=True)
+    completion = enum(Completion, required=True, allow_none=True)
+    assessed_completion = enum(Completion, required=True, allow_none=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
+    milestones_due = fields.Integer(required=True, metadata={"description": "How many milestones it has."})
+    milestones_reached = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    id = fields.UUID(required=True)
+
+
 class ImportedEvent(Schema):
     line = fields.Integer(required=True, metadata={"description": "The row's line in the file (the header is line 1)."})
     external_ref = fields.String(required=True)
