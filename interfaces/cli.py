@@ -6,6 +6,7 @@ import getpass
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -231,7 +232,7 @@ def import_file(ctx: click.Context, file: str, partner: str, dry_run: bool) -> N
 
     One row per milestone, keyed by the OGP id (external_ref), in the import format the
     README describes. Each bad row is printed on a line of its own, and then nothing is
-    recorded."""
+    recorded. A dry run lists the events the file would record, one a line."""
     partner_id = parse_uuid(partner, "partner")
     try:
         with open(file, "rb") as handle:
@@ -279,10 +280,13 @@ def import_file(ctx: click.Context, file: str, partner: str, dry_run: bool) -> N
                 lines = len({bad.line for bad in refused.errors})
                 fail(f"{lines} bad row(s) in {file}: nothing was recorded")
                 return
-        for event in outcome.events:
-            out.print(f"line {event.line}: {one_line(event.external_ref)} {event.type}", soft_wrap=True)
+        if dry_run:
+            for event in outcome.events:
+                out.print(f"line {event.line}: {one_line(event.external_ref)} {event.type}", soft_wrap=True)
+        kinds = Counter(event.type for event in outcome.events)
+        counted = f" ({', '.join(f'{n} {kind}' for kind, n in kinds.items())})" if kinds else ""
         verb = "would be recorded" if dry_run else "recorded"
-        out.print(f"{file}: {outcome.rows} rows; {len(outcome.events)} events {verb}.", soft_wrap=True)
+        out.print(f"{file}: {outcome.rows} rows; {len(outcome.events)} events {verb}{counted}.", soft_wrap=True)
 
 
 def parse_uuid(value: str, what: str) -> UUID:

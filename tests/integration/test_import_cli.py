@@ -52,14 +52,24 @@ def test_an_import_records_the_file_and_a_second_run_records_nothing(url: str, t
 
     dry = run(url, "import", str(file), "--as", str(partner_id(DIA)), "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert dry.stdout.strip().splitlines()[-1] == f"{file}: 3 rows; 6 events would be recorded."
+    assert dry.stdout.strip().splitlines() == [
+        "line 2: NZ-CLI-1 CommitmentCreated",
+        "line 2: NZ-CLI-1 PartnerJoined",
+        "line 2: NZ-CLI-1 MilestoneAdded",
+        "line 2: NZ-CLI-1 MilestoneReached",
+        "line 3: NZ-CLI-1 MilestoneAdded",
+        "line 4: NZ0004 CommitmentAmended",
+        f"{file}: 3 rows; 6 events would be recorded (1 CommitmentCreated, 1 PartnerJoined, 2 MilestoneAdded, "
+        "1 MilestoneReached, 1 CommitmentAmended).",
+    ]
     assert log_size(url) == before
 
     first = run(url, "import", str(file), "--as", str(partner_id(DIA)))
     assert first.exit_code == 0, first.output
-    assert "line 2: NZ-CLI-1 CommitmentCreated" in first.stdout
-    assert "line 4: NZ0004 CommitmentAmended" in first.stdout
-    assert first.stdout.strip().splitlines()[-1] == f"{file}: 3 rows; 6 events recorded."
+    assert first.stdout.strip() == (
+        f"{file}: 3 rows; 6 events recorded (1 CommitmentCreated, 1 PartnerJoined, 2 MilestoneAdded, "
+        "1 MilestoneReached, 1 CommitmentAmended)."
+    )
     assert log_size(url) == before + 6
     ledger = open_ledger(url)
     try:
