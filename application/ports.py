@@ -128,6 +128,11 @@ class ReadModelStore(Protocol):
         limit: int,
         after: str | None,
     ) -> Page[CommitmentSummary]: ...
+    def commitments_by_ref(self, refs: Sequence[str]) -> dict[str, list[UUID]]:
+        """The ids of the commitments with each of these external refs (any visibility),
+        oldest first; a ref no commitment has is left out."""
+        ...
+
     def commitment_timeline(self, commitment_id: UUID, limit: int, after: str | None) -> Page[TimelineEntry]: ...
     def partner_timeline(
         self, partner_id: UUID, viewer: Viewer, limit: int, after: str | None

@@ -392,6 +392,18 @@ class SqlReadModels:
         items = [self._summary(row) for row in rows[:limit]]
         return Page(items, str(items[-1].created_position) if len(rows) > limit else None)
 
+    def commitments_by_ref(self, refs: Sequence[str]) -> dict[str, list[UUID]]:
+        c = commitment_summaries.c
+        found: dict[str, list[UUID]] = {}
+        wanted = sorted(set(refs))
+        with self._read() as session:
+            for first in range(0, len(wanted), 500):
+                chunk = wanted[first : first + 500]
+                query = select(c.external_ref, c.id).where(c.external_ref.in_(chunk)).order_by(c.created_position)
+                for ref, commitment_id in session.execute(query):
+                    found.setdefault(ref, []).append(commitment_id)
+        return found
+
     def _page(self, query: Select[Any], limit: int) -> list[Row[Any]]:
         with self._read() as session:
             return list(session.execute(query.limit(limit + 1)))

@@ -106,14 +106,33 @@ class QuerySchema(Schema):
 # -- problems ------------------------------------------------------------------
 
 
+ROW_ERROR = {
+    "type": "object",
+    "required": ["line", "column", "message"],
+    "properties": {
+        "line": {"type": "integer", "description": "The row's line in the file (the header is line 1)."},
+        "column": {"type": "string", "description": "The column at fault (empty for the row as a whole)."},
+        "message": {"type": "string"},
+    },
+}
+
+
 class ProblemSchema(Schema):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details. ``errors`` names each field at fault with its messages;
+    for the bad rows of an import, it lists each row's line, column and message."""
 
     type = fields.String(required=True)
     title = fields.String(required=True)
     status = fields.Integer(required=True)
     detail = fields.String(required=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    errors = fields.Raw(
+        metadata={
+            "oneOf": [
+                {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+                {"type": "array", "items": ROW_ERROR},
+            ]
+        }
+    )
     request_id = fields.String()
 
 
@@ -694,3 +713,42 @@ class FeedTokenIssued(FeedTokenSchema):
 class FeedTokenList(Schema):
     items = fields.List(fields.Nested(FeedTokenSchema), required=True)
     next = fields.String(required=True, allow_none=True)
+
+
+# -- open data -------------------------------------------------------------------------
+
+
+class ImportQuery(QuerySchema):
+    dry_run = fields.Boolean(
+        load_default=False, metadata={"description": "Check the file and list the events it would record; record none."}
+    )
+
+
+class ExportedCommitment(Schema):
+    """A commitment in the open-data exports (one CSV row or JSON object)."""
+
+    external_ref = fields.String(required=True)
+    title = fields.String(required=True)
+    action_plan = fields.String(required=True)
+    lead = fields.String(required=True, metadata={"description": "The lead agencies' names, '; '-separated."})
+    status = enum(Status, required=True)
+    completion = enum(Completion, required=True, allow_none=True)
+    assessed_completion = enum(Completion, required=True, allow_none=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
+    milestones_due = fields.Integer(required=True, metadata={"description": "How many milestones it has."})
+    milestones_reached = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    id = fields.UUID(required=True)
+
+
+class ImportedEvent(Schema):
+    line = fields.Integer(required=True, metadata={"description": "The row's line in the file (the header is line 1)."})
+    external_ref = fields.String(required=True)
+    type = fields.String(required=True, metadata={"description": "The event's type, as in the log."})
+
+
+class ImportResult(Schema):
+    dry_run = fields.Boolean(required=True)
+    rows = fields.Integer(required=True, metadata={"description": "The rows read (blank rows left out)."})
+    events = fields.List(fields.Nested(ImportedEvent), required=True)

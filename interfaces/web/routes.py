@@ -34,7 +34,7 @@ from domain.errors import DomainError
 from domain.values import Actor, ActorRole
 from domain.values import Response as ActionResponse
 from interfaces.api.feedtokens import feed_tokens
-from interfaces.api.http import csp_nonce, current_actor, services
+from interfaces.api.http import csp_nonce, current_actor, services, session_caller
 from interfaces.api.throttle import throttles
 from interfaces.rendering import shown
 from interfaces.web import charts
@@ -75,13 +75,7 @@ def signed_in() -> Actor | None:
 
 def signed_in_with() -> tuple[Credential, Actor] | None:
     """The credential the live session was signed in with, and its actor."""
-    key = session.get("sid")
-    if not isinstance(key, str) or not key:
-        return None
-    live = web_sessions().live(key, datetime.now(UTC))
-    if live is None:
-        session.clear()
-    return live
+    return session_caller()
 
 
 def viewer() -> Actor | None:

@@ -94,7 +94,10 @@ PUBLIC: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
     ("GET /audit/proofs/consistency",                           200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("POST /audit/verifications",                               401,  403,  403,  403,  403,  403,  200,  403,  200),
     ("GET /export/events.jsonl",                                401,  403,  403,  403,  403,  403,  200,  200,  200),
-    ("GET /export/commitments.csv",                             401,  403,  403,  403,  403,  403,  200,  200,  200),
+    ("GET /export/commitments.csv",                             200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /export/commitments.json",                            200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /export/milestones.csv",                              200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("POST /imports",                                           401,  200,  200,  200,  403,  403,  403,  403,  403),
     ("GET /tokens",                                             401,  403,  403,  403,  403,  403,  403,  403,  200),
     ("POST /tokens",                                            401,  403,  403,  403,  403,  403,  403,  403,  201),
     ("DELETE /tokens/{token}",                                  401,  403,  403,  403,  403,  403,  403,  403,  200),
@@ -144,7 +147,10 @@ PARTNERS_ONLY: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
     ("GET /audit/proofs/consistency",                           200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("POST /audit/verifications",                               401,  403,  403,  403,  403,  403,  200,  403,  200),
     ("GET /export/events.jsonl",                                401,  403,  403,  403,  403,  403,  200,  200,  200),
-    ("GET /export/commitments.csv",                             401,  403,  403,  403,  403,  403,  200,  200,  200),
+    ("GET /export/commitments.csv",                             200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /export/commitments.json",                            200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /export/milestones.csv",                              200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("POST /imports",                                           401,  200,  200,  200,  403,  403,  403,  403,  403),
     ("GET /tokens",                                             401,  403,  403,  403,  403,  403,  403,  403,  200),
     ("POST /tokens",                                            401,  403,  403,  403,  403,  403,  403,  403,  201),
     ("DELETE /tokens/{token}",                                  401,  403,  403,  403,  403,  403,  403,  403,  200),
@@ -364,6 +370,7 @@ class Call:
     path: str
     body: dict[str, Any] | None = None
     headers: dict[str, str] | None = None
+    data: str | None = None  # a body other than JSON (its Content-Type in headers)
 
 
 def request_for(endpoint: str, matrix: Matrix, scene: Scene | None, visibility: str, role: str, surface: str) -> Call:
@@ -425,6 +432,14 @@ def request_for(endpoint: str, matrix: Matrix, scene: Scene | None, visibility: 
     if surface == "web":
         return Call(method, path)
     path += QUERIES.get(endpoint, "")
+    if endpoint == "POST /imports":  # a new commitment, led by the importing agency
+        headers["Content-Type"] = "text/csv"
+        data = (
+            "external_ref,title,action_plan,starts_on,ends_on\r\n"
+            f"NZ-RL4-IMPORT-{uuid4().hex[:8]},Imported by {role},New Zealand National Action Plan 2016–18,"
+            "2016-07-01,2018-06-30\r\n"
+        )
+        return Call(method, path, None, headers, data)
     return Call(method, path, bodies.get(endpoint), headers)
 
 
@@ -432,6 +447,8 @@ def send(matrix: Matrix, call: Call, role: str) -> TestResponse:
     headers = dict(call.headers or {})
     if role != "none":
         headers |= matrix.callers[role].headers
+    if call.data is not None:
+        return matrix.client.open(call.path, method=call.method, data=call.data.encode(), headers=headers)
     return matrix.client.open(call.path, method=call.method, json=call.body, headers=headers)
 
 
@@ -510,6 +527,10 @@ def test_lists_and_timelines_show_a_commitment_only_to_those_who_may_see_it(
     community = matrix.callers["comm"].id
     by_partner = matrix.client.get(f"/api/v1/commitments?partner_id={community}&limit=1000", headers=headers)
     assert (str(scene.commitment_id) in [item["id"] for item in by_partner.get_json()["items"]]) is listed
+    for export in ("commitments.csv", "commitments.json", "milestones.csv"):
+        exported = matrix.client.get(f"/api/v1/export/{export}", headers=headers).get_data(as_text=True)
+        shown = str(scene.milestone_id) if export == "milestones.csv" else str(scene.commitment_id)
+        assert (shown in exported) is listed, export
     words = f"q={scene.title.split()[-1]}"
     assert (scene.title in matrix.client.get(f"/?{words}", headers=headers).get_data(as_text=True)) is listed
     partner_page = matrix.client.get(f"/partners/{community}", headers=headers).get_data(as_text=True)

@@ -237,7 +237,8 @@ def assert_everything_renders(service: Service, commitment: str, partner: str | 
     for path in (f"/commitments/{commitment}/feed.atom", f"/commitments/{commitment}/milestones.ics"):
         assert_renders(client.get(path, headers=member), path)
     auditor = callers.auditor.headers
-    assert_renders(client.get(f"{API}/export/commitments.csv", headers=auditor), "commitments.csv")
+    for export in ("commitments.csv", "commitments.json", "milestones.csv"):
+        assert_renders(client.get(f"{API}/export/{export}", headers=auditor), export)
     for path in (
         f"{API}/commitments/{commitment}",
         f"{API}/commitments/{commitment}/timeline",

@@ -80,7 +80,10 @@ CONTRACT: dict[tuple[str, str], set[int]] = {
     ("get", "/audit/proofs/consistency"): {401, 422, 503},
     ("post", "/audit/verifications"): {400, 401, 403, 422, 503},
     ("get", "/export/events.jsonl"): {401, 403, 503},
-    ("get", "/export/commitments.csv"): {401, 403, 503},
+    ("get", "/export/commitments.csv"): {401, 503},
+    ("get", "/export/commitments.json"): {401, 503},
+    ("get", "/export/milestones.csv"): {401, 503},
+    ("post", "/imports"): {401, 403, 409, 503} | BODY,
 }
 
 # Response fields whose values are a vocabulary of the domain, and the vocabulary.
