@@ -521,6 +521,9 @@ PAGES = {
     "front": lambda site: "/",
     "commitment": lambda site: f"/commitments/{NZ0004}",
     "partner": lambda site: f"/partners/{partner_id(HUI_E)}",
+    "history": lambda site: f"/commitments/{NZ0004}/history",
+    "diff": lambda site: f"/commitments/{NZ0004}/diff?from=1&to=14",
+    "as-of": lambda site: f"/commitments/{NZ0004}?as_of=2199-12-31",
 }
 
 
@@ -555,6 +558,50 @@ def test_the_commitment_page_with_response_forms_fits_a_phone(site: Site, phone:
     expect(page.locator("form.respond")).to_have_count(1)
     assert_no_horizontal_scroll(page)
     screenshot(page, "14-phone-commitment-signed-in")
+
+
+# -- public history ---------------------------------------------------------------------------
+
+
+def test_a_visitor_reads_the_history_opens_a_diff_and_the_page_as_of_a_day(site: Site, visit: Visit) -> None:
+    page = visit.page
+    goto(page, site.url(f"/commitments/{NZ0004}"))
+    page.get_by_role("link", name="every version and what changed").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("h1")).to_have_text(f"History of “{NZ0004_TITLE}”")
+    rows = page.locator("table.history tbody tr")
+    first = rows.last  # newest first: version 1 is at the bottom
+    expect(first.locator("th")).to_have_text("1")
+    expect(first).to_contain_text("created the commitment")
+    expect(first).to_contain_text(f"{DIA} agency")
+    screenshot(page, "20-history")
+    # The version where Hui E! joined: its diff names the partner added.
+    newest = int(rows.first.locator("th").inner_text())
+    joined = rows.filter(has_text="added a partner").last
+    number = int(joined.locator("th").inner_text())
+    joined.get_by_role("link").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("h1")).to_have_text(f"What changed from version {number - 1} to version {number}")
+    expect(page.locator("table.diff tbody")).to_contain_text(": added")
+    # Compare any two versions with the form.
+    page.fill("#from", "1")
+    page.fill("#to", str(newest))
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("table.diff tbody")).to_contain_text("Milestone “Survey of agencies on the accord")
+    screenshot(page, "21-diff")
+    # The page as it stood at the end of a day, from the history's date field.
+    goto(page, site.url(f"/commitments/{NZ0004}/history"))
+    page.fill("#as_of", "2199-12-31")
+    page.get_by_role("button", name="Show it").click()
+    page.wait_for_load_state("load")
+    expect(page.locator(".notice.past")).to_contain_text(
+        "as it stood at the end of 31 December 2199 (New Zealand time)"
+    )
+    expect(page.locator("h1")).to_have_text(NZ0004_TITLE)
+    # A version that does not exist is a friendly page, not a trace.
+    goto(page, site.url(f"/commitments/{NZ0004}/diff?from=1&to=9999"), status=404)
+    goto(page, site.url(f"/commitments/{NZ0004}/diff?from=x&to=2"), status=400)
 
 
 # -- accessibility ----------------------------------------------------------------------------
