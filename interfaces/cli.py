@@ -160,7 +160,8 @@ def demo(ctx: click.Context, copies: int) -> None:
     with ledger_for(ctx) as ledger:
         result = load_demo(ledger, progress=lambda line: err.print(f"  {line}"))
         out.print(
-            f"Demo data: {result.partners_added} partners, {result.commitments_added} commitments, "
+            f"Demo data: {result.partners_added} partners, {result.plans_added} action plans, "
+            f"{result.commitments_added} commitments, "
             f"{result.events_added} events added; the log holds {ledger.log_size()} events."
         )
         if copies:

@@ -195,7 +195,18 @@ def index() -> str:
     pictures = {
         plan: charts.plan_chart(items, f"Milestones reached: {plan}", csp_nonce()) for plan, items in plans.items()
     }
-    return render_template("index.html", plans=plans, pictures=pictures, q=q or "", next=page.next)
+    records = ledger.plan_rows()
+    # Each heading links to the plan's page when the plan is on record (under any of its names).
+    recorded = {name: row for row in records for name in row.names}
+    return render_template(
+        "index.html",
+        plans=plans,
+        pictures=pictures,
+        q=q or "",
+        next=page.next,
+        records=records,
+        recorded=recorded,
+    )
 
 
 def _commitment_or_404(commitment_id: UUID, me: Actor | None, as_of: datetime | None = None) -> dict[str, Any]:
@@ -417,6 +428,53 @@ def shown_value(value: Any) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{label(k)}: {shown_value(v)}" for k, v in value.items() if v not in (None, [], {}))
     return str(value)
+
+
+@web.get("/plans/<uuid:plan_id>")
+def plan(plan_id: UUID) -> str:
+    """An action plan: its period, status and amendments, and the roll-up of the
+    commitments the viewer may see (completion as self-reported and as assessed,
+    milestones due and reached), in figures and pictures."""
+    me = g.get("web_viewer")
+    try:
+        rollup = services().ledger.plan_rollup(plan_id, me)
+    except NotFound:
+        abort(404)
+    document = rollup.document
+    items = [
+        {
+            "id": c.id,
+            "title": c.title,
+            "external_ref": c.external_ref,
+            "status": c.status,
+            "visibility": c.visibility,
+            "completion": c.completion,
+            "assessed_completion": c.assessed_completion,
+            "milestones_total": c.milestones_total,
+            "milestones_reached": c.milestones_reached,
+            "lead_names": c.lead_names,
+        }
+        for c in rollup.commitments
+    ]
+    milestones = [
+        {"due_on": due.isoformat(), "reached_on": reached.isoformat() if reached else None}
+        for due, reached in rollup.milestones
+    ]
+    nonce = csp_nonce()
+    return render_template(
+        "plan.html",
+        p=document,
+        items=items,
+        levels=["not_started", "limited", "substantial", "complete"],
+        completion_svg=charts.completion_rollup_chart(
+            document["completion_counts"],
+            document["assessed_completion_counts"],
+            "Completion of the commitments",
+            nonce,
+        ),
+        milestones_svg=charts.milestones_chart(milestones, "Milestones due and reached, across the plan", nonce),
+        commitments_svg=charts.plan_chart(items, "Milestones reached, by commitment", nonce),
+    )
 
 
 @web.get("/partners/<uuid:partner_id>")
