@@ -43,8 +43,9 @@ class Plans(MethodView):
     @blp.response(200, PlanList)
     @blp.doc(operationId="listPlans")
     def get(self) -> dict[str, Any]:
-        """Every action plan, the latest first, each with the roll-up of the commitments
-        the caller may see."""
+        """Every action plan, the latest first, with its roll-up.
+
+        Each roll-up counts the commitments the caller may see."""
         return {"items": services().ledger.list_plans(current_actor())}
 
     @requires(ActorRole.ADMIN)
@@ -53,8 +54,10 @@ class Plans(MethodView):
     @records(blp, 201, PlanChanged, headers={"Location": {"schema": {"type": "string"}}, **PLAN_ETAG})
     @blp.doc(operationId="createPlan")
     def post(self, body: dict[str, Any]) -> Command:
-        """Record an action plan (admins). Commitments whose ``action_plan`` is its name
-        belong to it. No two plans share a name (409)."""
+        """Record an action plan (admins).
+
+        Commitments whose ``action_plan`` is its name belong to it. No two plans share a
+        name, now or formerly (409)."""
         return Command(
             lambda idempotency: services().ledger.create_plan(
                 **body, actor=require_actor(), request_id=request_id(), idempotency=idempotency
@@ -68,7 +71,9 @@ class PlanResource(MethodView):
     @blp.response(200, PlanSchema, headers=PLAN_ETAG)
     @blp.doc(operationId="getPlan")
     def get(self, plan_id: UUID) -> Any:
-        """One action plan, its amendments and the roll-up of the commitments the caller may see."""
+        """Read one action plan, its amendments and its roll-up.
+
+        The roll-up counts the commitments the caller may see."""
         document = services().ledger.get_plan(plan_id, current_actor())
         return document, 200, {"ETag": etag_of(document["version"])}
 
