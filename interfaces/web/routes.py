@@ -373,12 +373,13 @@ def diff(commitment_id: UUID) -> str:
         changes = ledger.diff(commitment_id, start, end, me)
     except NotFound:
         abort(404)
+    names = partner_names(before, after)
     return render_template(
         "diff.html",
         c=current,
         start=start,
         end=end,
-        rows=[change_view(change, before, after) for change in changes],
+        rows=[change_view(change, before, after, names) for change in changes],
     )
 
 
@@ -391,9 +392,11 @@ RELATIONS = {
 }
 
 
-def change_view(change: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+def change_view(
+    change: dict[str, Any], before: dict[str, Any], after: dict[str, Any], names: dict[str, str]
+) -> dict[str, Any]:
     """A diff's change as the page shows it: what it is about, in words, and the two
-    sides as text (a relation that appeared or went as its fields)."""
+    sides as text (a relation that appeared or went as its fields; partners by name)."""
     parts = change["path"].split(".")
     field = parts[-1] if len(parts) > 2 else None
     if parts[0] in RELATIONS:
@@ -407,7 +410,11 @@ def change_view(change: dict[str, Any], before: dict[str, Any], after: dict[str,
             what += f": {label(field)}"
     else:
         what = label(parts[0])
-    return {"what": what, "before": shown_value(change["before"]), "after": shown_value(change["after"])}
+    return {
+        "what": what,
+        "before": shown_value(change["before"], names),
+        "after": shown_value(change["after"], names),
+    }
 
 
 def _item(document: dict[str, Any], collection: str, key: str) -> dict[str, Any] | None:
@@ -417,17 +424,39 @@ def _item(document: dict[str, Any], collection: str, key: str) -> dict[str, Any]
     return next((item for item in items if item.get("id") == key), None)
 
 
-def shown_value(value: Any) -> str:
-    """A document value as short text: lists joined, objects as ``field: value`` pairs."""
+# Fields of a relation the diff page leaves out: ids and versions say nothing to a reader.
+UNSHOWN = frozenset({"id", "commitment_id", "version"})
+
+
+def shown_value(value: Any, names: dict[str, str]) -> str:
+    """A document value as short text: lists joined, objects as ``field: value`` pairs
+    without their ids, partners' ids as their names."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return "; ".join(shown_value(v) for v in value) or "none"
+        return "; ".join(shown_value(v, names) for v in value) or "none"
     if isinstance(value, dict):
-        return "; ".join(f"{label(k)}: {shown_value(v)}" for k, v in value.items() if v not in (None, [], {}))
-    return str(value)
+        return "; ".join(
+            f"{label(k.removesuffix('_id').removesuffix('_ids'))}: {shown_value(v, names)}"
+            for k, v in value.items()
+            if k not in UNSHOWN and v not in (None, [], {})
+        )
+    return names.get(str(value), str(value))
+
+
+def partner_names(*documents: dict[str, Any]) -> dict[str, str]:
+    """Names of every partner the documents mention, by id (members by the names they
+    have now; former members and others named in joint actions from the directory)."""
+    names = {p["id"]: p["name"] for document in documents for p in document["partners"]}
+    for document in documents:
+        for action in document["actions"]:
+            for pid in [action["recorded_by"], *action["partner_ids"], *(r["partner_id"] for r in action["responses"])]:
+                if pid not in names:
+                    row = services().ledger.read_models.partner_row(UUID(pid))
+                    names[pid] = row.name if row else "a former partner"
+    return names
 
 
 @web.get("/plans/<uuid:plan_id>")

@@ -75,6 +75,9 @@ def test_a_diff_names_what_changed_relations_included(client: FlaskClient, calle
     assert f"Partner “{callers.community.name}”: added" in everything
     assert "Milestone “Community hui on Ngā Mahinga”: added" in everything
     assert "Progress report" in everything and "limited" in everything
+    # Joint actions and partners by name, not by id.
+    assert f"recorded by: {callers.lead.name}" in everything
+    assert str(callers.lead.id) not in everything and str(web.action) not in everything
     # Backwards is the same changes the other way; a version against itself, none.
     backwards = text_of(page(client, f"/commitments/{web.public}/diff?from={newest}&to=1"))
     assert f"Partner “{callers.community.name}”: removed" in backwards
