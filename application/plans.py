@@ -135,9 +135,10 @@ class LedgerPlans(LedgerCore):
         return self.read_models.plan_rows()
 
     def plan_of(self, name: str) -> PlanRow | None:
-        """The recorded plan a commitment's ``action_plan`` names, if any."""
+        """The recorded plan a commitment's ``action_plan`` names (exactly), if any."""
         plan_id = self.read_models.plan_named(name)
-        return self.read_models.plan_row(plan_id) if plan_id is not None else None
+        row = self.read_models.plan_row(plan_id) if plan_id is not None else None
+        return row if row is not None and name in row.names else None
 
     def plan_commitments(self, plan: PlanRow, viewer: Actor | None) -> list[CommitmentSummary]:
         """The plan's commitments the viewer may see, under any of its names, oldest first."""

@@ -183,7 +183,7 @@ action_responses = Table(
 )
 
 # Action plans as they are now, and every name each answers to (its name and its former
-# ones, folded as searches fold them: no two plans share one).
+# ones; ``name_key`` folds them as searches do, for the check that no two plans share one).
 plans = Table(
     "rm_plans",
     metadata,
@@ -199,8 +199,8 @@ plans = Table(
 plan_names = Table(
     "rm_plan_names",
     metadata,
-    Column("name_key", Text, primary_key=True),
-    Column("name", Text, nullable=False),
+    Column("name", Text, primary_key=True),
+    Column("name_key", Text, nullable=False, index=True),
     Column("plan_id", Uuid, nullable=False, index=True),
 )
 

@@ -296,6 +296,7 @@ def commitment(commitment_id: UUID) -> str:
     return render_template(
         "commitment.html",
         c=document,
+        plan=services().ledger.plan_of(document["action_plan"]),
         as_of=past[0] if past else None,
         actions=actions,
         entries=[entry_view(e) for e in entries],

@@ -217,6 +217,11 @@ def test_names_are_unique_across_plans_and_a_renamed_plan_keeps_its_commitments(
     assert amend_plan(client, callers, other, {"name": "Mahere 2014–16", "reason": "Clash."}, 409)
     page = client.get(f"/plans/{plan['id']}")
     assert "Mahere 2014–16" in page.text and f"/commitments/{commitment}" in page.text and "Formerly:" in page.text
+    # The commitment's page links to its plan; one whose name differs in capitals does not belong.
+    assert f'href="/plans/{plan["id"]}"' in client.get(f"/commitments/{commitment}").text
+    shouting = create_commitment(client, callers.lead, external_ref="NZ0005", action_plan=PLAN.upper())["id"]
+    assert f'href="/plans/{plan["id"]}"' not in client.get(f"/commitments/{shouting}").text
+    assert client.get(f"{PLANS}/{plan['id']}").get_json()["commitments"] == 1
 
 
 @pytest.mark.parametrize(
@@ -283,3 +288,12 @@ def test_the_read_models_of_plans_rebuild_from_the_log(app: Flask, client: Flask
     ledger.rebuild_read_models()
     assert ledger.read_models.dump_read_models() == live
     assert ledger.plan_of(PLAN) is not None and ledger.plan_of(PLAN).id == UUID(plan["id"])  # type: ignore[union-attr]
+
+
+def test_a_plan_renamed_in_other_capitals_keeps_both_names(app: Flask, client: FlaskClient, callers: Callers) -> None:
+    commitment = create_commitment(client, callers.lead)["id"]
+    plan = create_plan(client, callers)
+    renamed = amend_plan(client, callers, plan, {"name": PLAN.upper(), "reason": "House style."}).get_json()
+    assert renamed["name"] == PLAN.upper() and renamed["former_names"] == [PLAN] and renamed["commitments"] == 1
+    assert ledger_of(app).plan_of(PLAN) is not None and ledger_of(app).plan_of(PLAN.upper()) is not None
+    assert f'href="/plans/{plan["id"]}"' in client.get(f"/commitments/{commitment}").text
