@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from application.core import Change, CommandResult, latest_world_day
 from application.imports import LedgerImports
+from application.plans import LedgerPlans
 from application.queries import LedgerQueries, viewer_of
 
 
-class Ledger(LedgerImports, LedgerQueries):
-    """Commitments, their joint actions and partners, their histories, and the read
-    models over them."""
+class Ledger(LedgerImports, LedgerPlans, LedgerQueries):
+    """Commitments, their joint actions and partners, the action plans they belong to,
+    their histories, imports, and the read models over them."""
 
     name = "Tutahi"
 

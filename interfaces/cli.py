@@ -31,7 +31,7 @@ from application.offline import verify_export, verify_export_note
 from application.replay import ReplayError, replay
 from application.transparency import TransparencyLog
 from domain.errors import DomainError
-from domain.values import Actor, ActorRole, PartnerKind
+from domain.values import Actor, ActorRole, PartnerKind, PlanStatus
 from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore
 from infrastructure.keys import InsecureKeyFile, check_key_files, verify_ed25519, verify_signature
 from infrastructure.store import StoreMisconfigured, database_url
@@ -164,7 +164,8 @@ def demo(ctx: click.Context, copies: int) -> None:
     with ledger_for(ctx) as ledger:
         result = load_demo(ledger, progress=lambda line: err.print(f"  {line}"))
         out.print(
-            f"Demo data: {result.partners_added} partners, {result.commitments_added} commitments, "
+            f"Demo data: {result.partners_added} partners, {result.plans_added} action plans, "
+            f"{result.commitments_added} commitments, "
             f"{result.events_added} events added; the log holds {ledger.log_size()} events."
         )
         if copies:
@@ -333,6 +334,101 @@ def partners_list(ctx: click.Context, q: str | None, kind: str | None, as_json: 
         table.add_column("id", no_wrap=True, min_width=36)
         for row in rows:
             table.add_row(text(row.name), row.kind, str(row.id))
+        out.print(table)
+
+
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@main.group()
+def plans() -> None:
+    """Record, amend and list action plans (commitments belong to a plan by its name)."""
+
+
+@plans.command("add")
+@click.option("--name", required=True, help="The plan's name, as its commitments' action_plan gives it.")
+@click.option("--starts-on", required=True, type=DAY, help="YYYY-MM-DD")
+@click.option("--ends-on", required=True, type=DAY, help="YYYY-MM-DD")
+@click.option("--status", default="consultation", show_default=True, type=click.Choice([s.value for s in PlanStatus]))
+@click.pass_context
+def plans_add(ctx: click.Context, name: str, starts_on: datetime, ends_on: datetime, status: str) -> None:
+    """Record an action plan; prints its id alone on the last line."""
+    with ledger_for(ctx) as ledger:
+        result = ledger.create_plan(
+            name=name,
+            starts_on=starts_on.date(),
+            ends_on=ends_on.date(),
+            status=PlanStatus(status),
+            actor=cli_admin(),
+            request_id=f"cli-{uuid4()}",
+        )
+        err.print(f"Recorded the plan {shown(name)} ({status}).")
+        click.echo(str(result.created_id))
+
+
+@plans.command("amend")
+@click.argument("plan_id")
+@click.option("--reason", required=True, help="Why the plan changes.")
+@click.option("--name", default=None)
+@click.option("--starts-on", default=None, type=DAY, help="YYYY-MM-DD")
+@click.option("--ends-on", default=None, type=DAY, help="YYYY-MM-DD")
+@click.option("--status", default=None, type=click.Choice([s.value for s in PlanStatus]))
+@click.option("--on", "occurred_on", default=None, type=DAY, help="The date the change was made (default: today).")
+@click.pass_context
+def plans_amend(
+    ctx: click.Context,
+    plan_id: str,
+    reason: str,
+    name: str | None,
+    starts_on: datetime | None,
+    ends_on: datetime | None,
+    status: str | None,
+    occurred_on: datetime | None,
+) -> None:
+    """Amend a plan's name, period or status, giving a reason."""
+    changes: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("name", name),
+            ("starts_on", starts_on.date() if starts_on else None),
+            ("ends_on", ends_on.date() if ends_on else None),
+            ("status", PlanStatus(status) if status else None),
+        )
+        if value is not None
+    }
+    with ledger_for(ctx) as ledger:
+        result = ledger.amend_plan(
+            parse_uuid(plan_id, "plan id"),
+            changes=changes,
+            reason=reason,
+            occurred_on=occurred_on.date() if occurred_on else None,
+            actor=cli_admin(),
+            request_id=f"cli-{uuid4()}",
+        )
+        err.print(f"Amended the plan: version {result.version}.")
+
+
+@plans.command("list")
+@JSON_OPTION
+@click.pass_context
+def plans_list(ctx: click.Context, as_json: bool) -> None:
+    """List action plans, the latest first, with their roll-ups (every commitment counted)."""
+    with ledger_for(ctx) as ledger:
+        documents = ledger.list_plans(cli_admin())
+        if as_json:
+            print_json(documents)
+            return
+        table = Table("name", "status", "period", "commitments", "milestones reached")
+        table.add_column("id", no_wrap=True, min_width=36)
+        for d in documents:
+            table.add_row(
+                text(d["name"]),
+                d["status"],
+                f"{d['starts_on']} to {d['ends_on']}",
+                str(d["commitments"]),
+                f"{d['milestones_reached']} of {d['milestones_due']}",
+                d["id"],
+            )
         out.print(table)
 
 

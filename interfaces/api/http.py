@@ -272,11 +272,11 @@ def etag_of(version: int) -> str:
 
 def expected_version(*, required: bool, current: Callable[[], int] | None = None) -> int | None:
     """The version ``If-Match`` names (None for ``*`` or no header). 428 when it is
-    required and missing; 412 when it names no version this commitment could be at."""
+    required and missing; 412 when it names no version this record could be at."""
     header = request.headers.get("If-Match")
     if header is None:
         if required:
-            raise Problem(428, "send If-Match with the commitment's ETag", code="precondition-required")
+            raise Problem(428, "send If-Match with the record's ETag (from GET)", code="precondition-required")
         return None
     header = header.strip()
     if header == "*":

@@ -27,6 +27,7 @@ from domain.values import (
     OpenedGovernment,
     PartnerKind,
     PartnerRole,
+    PlanStatus,
     Response,
     Status,
     Visibility,
@@ -752,3 +753,93 @@ class ImportResult(Schema):
     dry_run = fields.Boolean(required=True)
     rows = fields.Integer(required=True, metadata={"description": "The rows read (blank rows left out)."})
     events = fields.List(fields.Nested(ImportedEvent), required=True)
+
+
+# -- action plans ------------------------------------------------------------------
+
+
+class PlanCreate(Schema):
+    name = fields.String(required=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
+    status = enum(
+        PlanStatus,
+        load_default=PlanStatus.CONSULTATION,
+        metadata={"description": "Where the plan stands: consultation (the default), adopted or ended."},
+    )
+
+
+class PlanAmend(Schema):
+    name = fields.String()
+    starts_on = Day()
+    ends_on = Day()
+    status = enum(PlanStatus, metadata={"description": "Moves forward only: consultation, adopted, ended."})
+    reason = fields.String(required=True)
+    occurred_on = Day(
+        load_default=None,
+        metadata={
+            "description": "The date the change was made (not in the future); today in New Zealand if not given."
+        },
+    )
+
+
+class PlanAmendmentSchema(Schema):
+    changes = fields.Dict(
+        keys=fields.String(),
+        required=True,
+        metadata={"description": "Each field the amendment changed, with its new value."},
+    )
+    reason = fields.String(required=True)
+    occurred_on = Day(required=True)
+    recorded_by = fields.String(required=True)
+    recorded_at = Instant(required=True)
+
+
+def counts_field(empty: str, what: str) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={
+            "description": f"How many of the plan's commitments (those the caller may see) {what}, per completion "
+            f"value (not_started, limited, substantial, complete), and {empty}."
+        },
+    )
+
+
+class PlanSchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    former_names = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Names the plan had before; commitments naming any of them belong to it."},
+    )
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
+    status = enum(PlanStatus, required=True)
+    version = fields.Integer(required=True)
+    created_at = Instant(required=True)
+    amendments = fields.List(fields.Nested(PlanAmendmentSchema), required=True)
+    commitments = fields.Integer(
+        required=True, metadata={"description": "How many of the plan's commitments the caller may see."}
+    )
+    completion_counts = counts_field("not_reported", "last self-reported")
+    assessed_completion_counts = counts_field("not_assessed", "were last independently assessed at")
+    milestones_due = fields.Integer(
+        required=True,
+        metadata={"description": "The milestones of those commitments (each is due on its date)."},
+    )
+    milestones_reached = fields.Integer(required=True)
+    milestones_overdue = fields.Integer(
+        required=True,
+        metadata={"description": "Those due on or before today (New Zealand's date) and not reached."},
+    )
+
+
+class PlanChanged(PlanSchema):
+    position = fields.Integer(required=True)
+
+
+class PlanList(Schema):
+    items = fields.List(fields.Nested(PlanSchema), required=True)
