@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from flask import Flask
@@ -379,3 +380,17 @@ def test_a_dry_run_and_the_import_are_different_requests_for_an_idempotency_key(
     assert log_size(app) == size
     real = post_csv(client, callers.lead, SAMPLE, **{"Idempotency-Key": "import-3"})
     assert real.status_code == 200 and len(real.get_json()["events"]) == 7
+
+
+def test_the_home_page_links_every_export_and_each_link_answers(client: FlaskClient, callers: Callers) -> None:
+    create_commitment(client, callers.lead)
+    home = client.get("/").get_data(as_text=True)
+    for anchor, kind in (
+        ("export-commitments-csv", "text/csv"),
+        ("export-commitments-json", "application/json"),
+        ("export-milestones-csv", "text/csv"),
+    ):
+        found = re.search(rf'id="{anchor}" href="([^"]+)"', home)
+        assert found is not None, anchor
+        linked = client.get(found.group(1))
+        assert linked.status_code == 200 and linked.mimetype == kind, anchor
