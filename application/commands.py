@@ -29,6 +29,71 @@ from domain.values import (
     Visibility,
 )
 
+# -- the changes use cases share (with imports, which record many in one unit of work) --
+
+
+def started(
+    lead: Partner,
+    *,
+    title: str,
+    description: str,
+    action_plan: str,
+    external_ref: str,
+    starts_on: date,
+    ends_on: date,
+    ogp_values: list[OgpValue],
+    visibility: Visibility,
+    actor: Actor,
+    request_id: str,
+    commitment_id: UUID | None = None,
+) -> Commitment:
+    """A new commitment that an agency creates and ``lead``s (the agency's partner)."""
+    if actor.role is not ActorRole.AGENCY:
+        raise Forbidden("only an agency creates commitments")
+    return Commitment.start(
+        id=commitment_id,
+        title=title,
+        description=description,
+        action_plan=action_plan,
+        external_ref=external_ref,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        ogp_values=ogp_values,
+        visibility=visibility,
+        lead=(lead.id, lead.name, lead.kind),
+        actor=actor,
+        request_id=request_id,
+    )
+
+
+def milestone_added(commitment: Commitment, *, title: str, due_on: date, actor: Actor, request_id: str) -> UUID:
+    """A milestone added to the commitment: its new id."""
+    milestone_id = uuid4()
+    commitment.add_milestone(milestone_id=milestone_id, title=title, due_on=due_on, actor=actor, request_id=request_id)
+    return milestone_id
+
+
+def milestone_reached(
+    commitment: Commitment,
+    milestone_id: UUID,
+    *,
+    reached_on: date,
+    evidence_url: str | None,
+    note: str | None,
+    actor: Actor,
+    request_id: str,
+) -> None:
+    """A milestone of the commitment reported reached (on a day not in the future anywhere)."""
+    commitment.reach_milestone(
+        milestone_id=milestone_id,
+        reached_on=reached_on,
+        today=latest_world_day(),
+        evidence_url=evidence_url,
+        note=note,
+        actor=actor,
+        request_id=request_id,
+    )
+
 
 class LedgerCommands(LedgerCore):
     """Use cases that record events."""
@@ -124,9 +189,9 @@ class LedgerCommands(LedgerCore):
             raise Forbidden("only an agency creates commitments")
 
         def change() -> Change:
-            lead = self.load_partner(actor.id)
-            commitment = Commitment.start(
-                id=commitment_id,
+            commitment = started(
+                self.load_partner(actor.id),
+                commitment_id=commitment_id,
                 title=title,
                 description=description,
                 action_plan=action_plan,
@@ -135,7 +200,6 @@ class LedgerCommands(LedgerCore):
                 ends_on=ends_on,
                 ogp_values=ogp_values,
                 visibility=visibility,
-                lead=(lead.id, lead.name, lead.kind),
                 actor=actor,
                 request_id=request_id,
             )
@@ -228,14 +292,13 @@ class LedgerCommands(LedgerCore):
     ) -> CommandResult:
         """A lead or support agency adds a milestone; its new id is returned."""
 
-        def add(commitment: Commitment) -> UUID:
-            milestone_id = uuid4()
-            commitment.add_milestone(
-                milestone_id=milestone_id, title=title, due_on=due_on, actor=actor, request_id=request_id
-            )
-            return milestone_id
-
-        return self._change_commitment(commitment_id, actor, expected_version, idempotency, add)
+        return self._change_commitment(
+            commitment_id,
+            actor,
+            expected_version,
+            idempotency,
+            lambda c: milestone_added(c, title=title, due_on=due_on, actor=actor, request_id=request_id),
+        )
 
     def change_milestone(
         self,
@@ -280,10 +343,10 @@ class LedgerCommands(LedgerCore):
             actor,
             expected_version,
             idempotency,
-            lambda c: c.reach_milestone(
-                milestone_id=milestone_id,
+            lambda c: milestone_reached(
+                c,
+                milestone_id,
                 reached_on=reached_on,
-                today=latest_world_day(),
                 evidence_url=evidence_url,
                 note=note,
                 actor=actor,

@@ -28,6 +28,7 @@ from application.documents import (
     commitment_document,
     part_document,
     partner_document,
+    plan_document,
     progress_document,
 )
 from application.errors import (
@@ -45,6 +46,7 @@ from application.logformat import leaf_hash, read_event
 from application.ports import ReadModelStore
 from application.projections import Projector
 from application.transcodings import register_domain_transcodings
+from domain.action_plan import ActionPlan
 from domain.commitment import Commitment
 from domain.joint_action import JointAction
 from domain.partner import Partner
@@ -58,7 +60,7 @@ RETRIES = 5  # runs of a change without If-Match that keeps losing races, before
 CLIENT_REQUEST_ID: ContextVar[str | None] = ContextVar("client_request_id", default=None)
 
 
-Saved = Commitment | Partner | JointAction
+Saved = Commitment | Partner | JointAction | ActionPlan
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class CommandResult:
             return partner_document(self.aggregate)
         if isinstance(self.aggregate, JointAction):
             return action_document(self.aggregate.state, self.aggregate.commitment_id)
+        if isinstance(self.aggregate, ActionPlan):
+            return plan_document(self.aggregate)
         return {}
 
     def action(self, action_id: UUID) -> dict[str, Any]:
@@ -319,6 +323,9 @@ class LedgerCore(Application[UUID]):
 
     def load_action(self, action_id: UUID) -> JointAction:
         return cast(JointAction, self._load(JointAction, action_id))
+
+    def load_plan(self, plan_id: UUID) -> ActionPlan:
+        return cast(ActionPlan, self._load(ActionPlan, plan_id))
 
     @staticmethod
     def may_view(commitment: Commitment, actor: Actor | None) -> bool:

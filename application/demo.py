@@ -11,6 +11,11 @@ its progress report on the plan's first year (July 2014 – June 2015) and all f
 "substantial" in its end-of-term report, published at the end of February 2017, which
 found no commitment that opened government majorly or outstandingly.
 
+The plans are records too: the 2014–16 plan, adopted, which ended with its period on
+30 June 2016; and the second plan (2016–18), recorded while it was open for
+consultation, with the government's extension of that consultation on 21 April 2016
+as an amendment giving its reason, then its adoption and its end.
+
 The IRM's ratings are recorded as assessments by the IRM itself (an assessor), never as
 the lead agencies' reports. Everything beyond the published record (milestone titles
 and dates, joint actions, notes, the supporting role of the Ministry of Social
@@ -29,6 +34,7 @@ from uuid import UUID, uuid5
 
 from application.credentials import holder_id
 from application.ledger import Ledger
+from domain.action_plan import ActionPlan
 from domain.commitment import Commitment
 from domain.joint_action import JointAction
 from domain.partner import Partner
@@ -41,6 +47,7 @@ from domain.values import (
     OpenedGovernment,
     PartnerKind,
     PartnerRole,
+    PlanStatus,
     Response,
     Visibility,
 )
@@ -52,6 +59,7 @@ ILLUSTRATIVE = " (illustrative)"
 IRM_NAME = "Independent Reporting Mechanism"
 IRM = Actor(ActorRole.ASSESSOR, holder_id(ActorRole.ASSESSOR, IRM_NAME), IRM_NAME)
 PLAN_STARTS, PLAN_ENDS = date(2014, 7, 1), date(2016, 6, 30)
+SECOND_PLAN = "New Zealand National Action Plan 2016–18"
 
 SSC = "State Services Commission"
 DIA = "Department of Internal Affairs"
@@ -315,6 +323,89 @@ COMMITMENTS: list[SeedCommitment] = [
 ]
 
 
+def plan_id(name: str) -> UUID:
+    return uuid5(NAMESPACE, f"plan:{name}")
+
+
+@dataclass(frozen=True)
+class SeedPlanChange:
+    occurred_on: date
+    changes: dict[str, object]
+    reason: str
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    name: str
+    starts_on: date
+    ends_on: date
+    status: PlanStatus
+    amendments: list[SeedPlanChange]
+
+
+PLANS: list[SeedPlan] = [
+    SeedPlan(
+        PLAN,
+        PLAN_STARTS,
+        PLAN_ENDS,
+        PlanStatus.ADOPTED,
+        [
+            SeedPlanChange(
+                PLAN_ENDS,
+                {"status": PlanStatus.ENDED},
+                "The plan ran July 2014 – June 2016; its period ended on 30 June 2016.",
+            )
+        ],
+    ),
+    SeedPlan(
+        SECOND_PLAN,
+        date(2016, 7, 1),
+        date(2018, 6, 30),
+        PlanStatus.CONSULTATION,
+        [
+            SeedPlanChange(
+                date(2016, 4, 21),
+                {"starts_on": date(2016, 10, 1)},
+                "On 21 April 2016 the government extended the consultation on the second plan; "
+                "the plan's start moved with it (the new start date is illustrative).",
+            ),
+            SeedPlanChange(
+                date(2016, 10, 1),
+                {"status": PlanStatus.ADOPTED},
+                "The plan was adopted after the consultation" + ILLUSTRATIVE + ".",
+            ),
+            SeedPlanChange(
+                date(2018, 6, 30),
+                {"status": PlanStatus.ENDED},
+                "The plan's period ended on 30 June 2018" + ILLUSTRATIVE + ".",
+            ),
+        ],
+    ),
+]
+
+
+def _plan(seed: SeedPlan) -> ActionPlan:
+    """The seeded plan's whole history, through the domain's own rules."""
+    plan = ActionPlan.create(
+        id=plan_id(seed.name),
+        name=seed.name,
+        starts_on=seed.starts_on,
+        ends_on=seed.ends_on,
+        status=seed.status,
+        actor=LOADER,
+        request_id=f"demo-plan-{seed.starts_on.year}-1",
+    )
+    for index, change in enumerate(seed.amendments, start=2):
+        plan.amend(
+            changes=dict(change.changes),
+            reason=change.reason,
+            occurred_on=change.occurred_on,
+            actor=LOADER,
+            request_id=f"demo-plan-{seed.starts_on.year}-{index}",
+        )
+    return plan
+
+
 def actor_of(name: str) -> Actor:
     """The demo partner ``name`` acting (an agency or a community organisation)."""
     kind = dict(PARTNERS)[name]
@@ -423,10 +514,12 @@ class DemoResult:
     partners_added: int
     commitments_added: int
     events_added: int
+    plans_added: int = 0
 
 
 def load_demo(ledger: Ledger, progress: Callable[[str], None] | None = None) -> DemoResult:
-    """Loads the 2014–16 plan; what is already there is left as it is."""
+    """Loads the 2014–16 plan, its commitments, and the second plan's record; what is
+    already there is left as it is."""
     report = progress or (lambda _: None)
     new_partners = [
         Partner.register(
@@ -439,6 +532,10 @@ def load_demo(ledger: Ledger, progress: Callable[[str], None] | None = None) -> 
     if new_partners:
         events += len(ledger.commit(*new_partners))
     report(f"partners: {len(new_partners)} registered, {len(PARTNERS) - len(new_partners)} already there")
+    new_plans = [_plan(seed) for seed in PLANS if not ledger.recorded(plan_id(seed.name))]
+    if new_plans:
+        events += len(ledger.commit(*new_plans))
+    report(f"plans: {len(new_plans)} recorded, {len(PLANS) - len(new_plans)} already there")
     added = 0
     for seed in COMMITMENTS:
         if ledger.commitment_exists(commitment_id(seed.external_ref)):
@@ -449,7 +546,7 @@ def load_demo(ledger: Ledger, progress: Callable[[str], None] | None = None) -> 
         events += made
         added += 1
         report(f"{seed.external_ref}: {made} events")
-    return DemoResult(len(new_partners), added, events)
+    return DemoResult(len(new_partners), added, events, len(new_plans))
 
 
 def plan_copy(copy: int) -> list[Commitment | JointAction]:

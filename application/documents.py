@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.action_plan import ActionPlan
 from domain.commitment import Commitment
 from domain.partner import Partner
 from domain.values import ActionState, ActionStatus, Assessment, Membership, Milestone, ProgressReport
@@ -148,6 +149,33 @@ def partner_document(partner: Partner) -> dict[str, Any]:
         "external_ref": partner.external_ref,
         "registered_at": instant(partner.created_on),
         "version": partner.version,
+    }
+
+
+def plan_document(plan: ActionPlan) -> dict[str, Any]:
+    """An action plan as it is, with its former names and its amendments, oldest first."""
+    return {
+        "id": str(plan.id),
+        "name": plan.name,
+        "former_names": list(plan.former_names),
+        "starts_on": plan.starts_on.isoformat(),
+        "ends_on": plan.ends_on.isoformat(),
+        "status": plan.status.value,
+        "amendments": [
+            {
+                "changes": {
+                    name: value.isoformat() if hasattr(value, "isoformat") else getattr(value, "value", value)
+                    for name, value in a.changes.items()
+                },
+                "reason": a.reason,
+                "occurred_on": a.occurred_on.isoformat(),
+                "recorded_by": a.actor_name,
+                "recorded_at": instant(a.recorded_at),
+            }
+            for a in plan.amendments
+        ],
+        "created_at": instant(plan.created_on),
+        "version": plan.version,
     }
 
 

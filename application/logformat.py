@@ -44,13 +44,19 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
+from domain.action_plan import ActionPlan
 from domain.commitment import Commitment
 from domain.joint_action import JointAction
 from domain.partner import Partner
 from domain.values import Actor, ActorRole
 
 # Aggregate classes by the ``aggregate_type`` their documents carry.
-AGGREGATES: dict[str, type[Aggregate]] = {"commitment": Commitment, "partner": Partner, "joint_action": JointAction}
+AGGREGATES: dict[str, type[Aggregate]] = {
+    "commitment": Commitment,
+    "partner": Partner,
+    "joint_action": JointAction,
+    "action_plan": ActionPlan,
+}
 
 # Event attributes that are the document's envelope, not its ``data``.
 ENVELOPE = frozenset(

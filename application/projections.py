@@ -13,9 +13,11 @@ from uuid import UUID
 from application.ports import (
     CommitmentSummary,
     PartnerRow,
+    PlanRow,
     ReadModelStore,
     TimelineEntry,
 )
+from domain.action_plan import ActionPlan
 from domain.commitment import Commitment
 from domain.joint_action import JointAction
 from domain.partner import Partner
@@ -180,6 +182,22 @@ def summary_of(commitment: Commitment, created_position: int, updated_position: 
     )
 
 
+def plan_row(plan: ActionPlan, event: Any, position: int) -> PlanRow:
+    """The plan's row after ``event``, at ``position`` (the aggregate may be further on,
+    within one transaction: the row is written again for its later events; the store
+    keeps the position of the first)."""
+    return PlanRow(
+        id=plan.id,
+        name=plan.name,
+        names=plan.names,
+        status=plan.status.value,
+        starts_on=plan.starts_on,
+        ends_on=plan.ends_on,
+        version=plan.version,
+        created_position=position,
+    )
+
+
 class Projector:
     """Writes the read models for events just placed in the log, in the transaction
     that placed them (and, in a rebuild, for the whole log in order)."""
@@ -235,6 +253,9 @@ class Projector:
             )
             if kind == "PartnerRenamed":
                 self.store.rename_member(tx, aggregate.id, event.name)
+            return None
+        if isinstance(aggregate, ActionPlan):
+            self.store.put_plan(tx, plan_row(aggregate, event, position))
             return None
         commitment = aggregate if isinstance(aggregate, Commitment) else aggregates[aggregate.commitment_id]
         names: dict[UUID, str] = {}

@@ -1,4 +1,4 @@
-"""``python -m bench [--quick]``: every speed and scale row of targets.md (W1-W3,
+"""``python -m bench [--quick]``: every speed and scale row of targets.md (W1-W4,
 W1-pg, W2-pg, R1-R5, A1-A4, M1, M1-pg), each against its baseline measured in the same
 run, on SQLite files (``synchronous=FULL``) in a temporary folder, the ``-pg`` rows on
 PostgreSQL.
@@ -29,10 +29,10 @@ from bench.common import Result, Settings, say
 from bench.http import measure_m1, measure_m1_pg, measure_w2, measure_w2_pg
 from bench.log import measure_a1, measure_a2_a3, measure_a4
 from bench.reads import measure_r1_r3, measure_r2, measure_r4, measure_r5
-from bench.writes import measure_w1, measure_w1_pg, measure_w3
+from bench.writes import measure_w1, measure_w1_pg, measure_w3_w4
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ORDER = ["W1", "W1-pg", "W2", "W2-pg", "W3", "R1", "R2", "R3", "R4", "R5", "A1", "A2", "A3", "A4", "M1", "M1-pg"]
+ORDER = ["W1", "W1-pg", "W2", "W2-pg", "W3", "W4", "R1", "R2", "R3", "R4", "R5", "A1", "A2", "A3", "A4", "M1", "M1-pg"]
 
 Measure = Callable[[Settings], list[Result]]
 
@@ -42,7 +42,7 @@ MEASURES: list[tuple[tuple[str, ...], Measure]] = [
     (("W1-pg",), lambda s: [measure_w1_pg(s)]),
     (("W2",), lambda s: [measure_w2(s)]),
     (("W2-pg",), lambda s: [measure_w2_pg(s)]),
-    (("W3",), lambda s: [measure_w3(s)]),
+    (("W3", "W4"), measure_w3_w4),  # W4's baseline is W3's figure
     (("R1", "R3"), lambda s: list(measure_r1_r3(s))),
     (("R2",), lambda s: [measure_r2(s)]),
     (("R4",), lambda s: [measure_r4(s)]),

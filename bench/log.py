@@ -42,9 +42,9 @@ def measure_a1(settings: Settings, events: int, repeat: int = 3) -> Result:
     kept.close()
     ledger = open_ledger(copy_store(url, settings.folder / "a1.db"))
     try:
+        auditor = open_auditor(ledger, str(settings.folder / "instance"))  # makes its tables if new
         with ledger.transaction() as tx:  # checkpoints of earlier runs were signed with their keys
             tx.execute(text("DELETE FROM tutahi_checkpoints"))
-        auditor = open_auditor(ledger, str(settings.folder / "instance"))
         auditor.checkpoint()  # verification also reproduces the latest checkpoint's root
         size = auditor.size()
         verdict = auditor.verify()

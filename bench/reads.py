@@ -151,8 +151,12 @@ def measure_r1_r3(settings: Settings) -> tuple[Result, Result]:
             return elapsed
 
         cold(long_id, long_version), cold(short_id, short_version)  # warm up the statements
-        long_load = median([cold(long_id, long_version) for _ in range(loads)])
-        short_load = median([cold(short_id, short_version) for _ in range(loads)])
+        # Interleaved, so that a change in the machine's load during the run weighs on both.
+        longs, shorts = [], []
+        for _ in range(loads):
+            longs.append(cold(long_id, long_version))
+            shorts.append(cold(short_id, short_version))
+        long_load, short_load = median(longs), median(shorts)
 
         history = ledger.commitment_history(long_id)
         first, last = (datetime.fromisoformat(history[n]["recorded_at"]) for n in (0, -1))

@@ -432,6 +432,18 @@ class Commitment(Aggregate):
         if unknown:
             raise InvalidValue(sorted(unknown)[0], "cannot be amended")
         reason = clean_text(reason, "reason", NOTE_MAX, required=True)
+        cleaned = self.amended_fields(changes)
+        if not cleaned:
+            raise NothingChanged("the amendment changes nothing")
+        check_period(cleaned.get("starts_on", self.starts_on), cleaned.get("ends_on", self.ends_on))
+        self._amended(changes=cast(Amendment, cleaned), reason=reason, actor=actor, request_id=request_id)
+
+    def amended_fields(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """The fields of ``changes`` whose values, cleaned as ``amend`` records them,
+        really differ from the commitment's (what an amendment would record)."""
+        unknown = set(changes) - set(AMENDABLE)
+        if unknown:
+            raise InvalidValue(sorted(unknown)[0], "cannot be amended")
         cleaned: dict[str, Any] = {}
         for name, value in changes.items():
             if name == "title":
@@ -444,10 +456,7 @@ class Commitment(Aggregate):
                 value = check_day(value, name)
             if getattr(self, name) != value:
                 cleaned[name] = value
-        if not cleaned:
-            raise NothingChanged("the amendment changes nothing")
-        check_period(cleaned.get("starts_on", self.starts_on), cleaned.get("ends_on", self.ends_on))
-        self._amended(changes=cast(Amendment, cleaned), reason=reason, actor=actor, request_id=request_id)
+        return cleaned
 
     @event("CommitmentAmended")
     def _amended(self, changes: Amendment, reason: str, actor: Actor, request_id: str) -> None:

@@ -96,3 +96,9 @@ class NotPermitted(DomainError):
     """The actor's role or partnership does not allow this command."""
 
     code = "not-permitted"
+
+
+class PlanNameTaken(DomainError):
+    """No two action plans answer to the same name (now or formerly)."""
+
+    code = "plan-name-taken"

@@ -71,6 +71,18 @@ class Completion(Enum):
     COMPLETE = "complete"
 
 
+class PlanStatus(Enum):
+    """Where an action plan is: open for consultation, adopted, or ended (in that order)."""
+
+    CONSULTATION = "consultation"
+    ADOPTED = "adopted"
+    ENDED = "ended"
+
+    @property
+    def rank(self) -> int:
+        return list(PlanStatus).index(self)
+
+
 class OgpValue(Enum):
     ACCESS_TO_INFORMATION = "access_to_information"
     CIVIC_PARTICIPATION = "civic_participation"

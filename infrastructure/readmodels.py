@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import Select, and_, exists, func, inspect, or_, select
@@ -21,6 +21,7 @@ from application.ports import (
     CommitmentSummary,
     Page,
     PartnerRow,
+    PlanRow,
     TimelineEntry,
     Viewer,
 )
@@ -36,11 +37,13 @@ from infrastructure.tables import (
     metadata,
     partner_timeline,
     partners,
+    plan_names,
+    plans,
     read_model_schema,
     timeline_entries,
 )
 
-READ_MODEL_SCHEMA = 2  # raised when a read model's table changes: older tables are rebuilt from the log
+READ_MODEL_SCHEMA = 3  # raised when a read model's table changes: older tables are rebuilt from the log
 
 # The partner timeline's triggers: a timeline entry goes to every partner of its
 # commitment; a partner who joins gains every entry of the commitment, one who leaves
@@ -325,6 +328,22 @@ class SqlReadModels:
     def withdraw_action(self, tx: Any, action_id: UUID, position: int, recorded_at: datetime, reason: str) -> None:
         tx.connection().exec_driver_sql(self._withdraw_action, (to_us(recorded_at), reason, self.sql.uuid(action_id)))
 
+    def put_plan(self, tx: Any, row: PlanRow) -> None:
+        """The plan's row and names now (its first row's position is kept)."""
+        values = {
+            "name": row.name,
+            "status": row.status,
+            "starts_on": row.starts_on,
+            "ends_on": row.ends_on,
+            "version": row.version,
+        }
+        if not tx.execute(plans.update().where(plans.c.id == row.id).values(**values)).rowcount:
+            tx.execute(plans.insert().values(id=row.id, created_position=row.created_position, **values))
+        tx.execute(plan_names.delete().where(plan_names.c.plan_id == row.id))
+        tx.execute(
+            plan_names.insert(), [{"name_key": fold(name), "name": name, "plan_id": row.id} for name in row.names]
+        )
+
     def clear_read_models(self, tx: Any) -> None:
         for table in reversed(READ_MODEL_TABLES):
             tx.execute(table.delete())
@@ -391,6 +410,18 @@ class SqlReadModels:
         rows = self._page(query, limit)
         items = [self._summary(row) for row in rows[:limit]]
         return Page(items, str(items[-1].created_position) if len(rows) > limit else None)
+
+    def commitments_by_ref(self, refs: Sequence[str]) -> dict[str, list[UUID]]:
+        c = commitment_summaries.c
+        found: dict[str, list[UUID]] = {}
+        wanted = sorted(set(refs))
+        with self._read() as session:
+            for first in range(0, len(wanted), 500):
+                chunk = wanted[first : first + 500]
+                query = select(c.external_ref, c.id).where(c.external_ref.in_(chunk)).order_by(c.created_position)
+                for ref, commitment_id in session.execute(query):
+                    found.setdefault(ref, []).append(commitment_id)
+        return found
 
     def _page(self, query: Select[Any], limit: int) -> list[Row[Any]]:
         with self._read() as session:
@@ -549,6 +580,39 @@ class SqlReadModels:
         rows = self._page(select(partners).where(and_(True, *conditions)).order_by(p.position), limit)
         items = [self._partner(row) for row in rows[:limit]]
         return Page(items, str(items[-1].position) if len(rows) > limit else None)
+
+    def plan_rows(self) -> list[PlanRow]:
+        """Every plan, the latest first (by start, then by name)."""
+        with self._read() as session:
+            rows = session.execute(select(plans).order_by(plans.c.starts_on.desc(), plans.c.name)).all()
+            names = session.execute(select(plan_names).order_by(plan_names.c.plan_id)).all()
+        return [self._plan(row, names) for row in rows]
+
+    def plan_row(self, plan_id: UUID) -> PlanRow | None:
+        with self._read() as session:
+            row = session.execute(select(plans).where(plans.c.id == plan_id)).first()
+            names = session.execute(select(plan_names).where(plan_names.c.plan_id == plan_id)).all()
+        return self._plan(row, names) if row else None
+
+    def plan_named(self, name: str) -> UUID | None:
+        """The plan that answers to ``name`` (compared as searches compare), if any."""
+        with self._read() as session:
+            found = session.execute(select(plan_names.c.plan_id).where(plan_names.c.name_key == fold(name))).scalar()
+        return cast(UUID | None, found)
+
+    @staticmethod
+    def _plan(row: Row[Any], names: Sequence[Row[Any]]) -> PlanRow:
+        own = [n.name for n in names if n.plan_id == row.id]
+        return PlanRow(
+            id=row.id,
+            name=row.name,
+            names=[row.name, *sorted(n for n in own if n != row.name)],
+            status=row.status,
+            starts_on=row.starts_on,
+            ends_on=row.ends_on,
+            version=row.version,
+            created_position=row.created_position,
+        )
 
     def dump_read_models(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every read-model row, in primary-key order (to compare live with rebuilt)."""

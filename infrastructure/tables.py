@@ -182,6 +182,28 @@ action_responses = Table(
     Index("rm_action_responses_commitment", "commitment_id", "position"),
 )
 
+# Action plans as they are now, and every name each answers to (its name and its former
+# ones; ``name_key`` folds them as searches do, for the check that no two plans share one).
+plans = Table(
+    "rm_plans",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_position", BigInteger, nullable=False, unique=True),
+)
+
+plan_names = Table(
+    "rm_plan_names",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("name_key", Text, nullable=False, index=True),
+    Column("plan_id", Uuid, nullable=False, index=True),
+)
+
 # The version of the read models' tables: older ones are dropped and rebuilt from the log.
 read_model_schema = Table(
     "rm_schema",
@@ -197,4 +219,6 @@ READ_MODEL_TABLES = (
     partner_timeline,
     actions,
     action_responses,
+    plans,
+    plan_names,
 )

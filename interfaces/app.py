@@ -21,7 +21,7 @@ from application.credentials import Credentials
 from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore, SqlWebSessionStore
 from infrastructure.keys import load_or_create_secret
 from infrastructure.store import database_url, engine_of, schema_guard
-from interfaces.api import audit, commitments, feedtokens, partners, tokens
+from interfaces.api import audit, commitments, feedtokens, opendata, partners, plans, tokens
 from interfaces.api.docs import DocumentedApi
 from interfaces.api.http import MAX_BODY, Services, current_actor, install, services
 from interfaces.api.problems import problem_response, register_problem_handlers
@@ -120,7 +120,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     install_throttles(app, settings)
     api = DocumentedApi(app)
     api.spec.options["security"] = [{"bearer": []}, {}]
-    for blueprint in (commitments.blp, partners.blp, tokens.blp, feedtokens.blp, audit.blp):
+    for blueprint in (commitments.blp, partners.blp, plans.blp, tokens.blp, feedtokens.blp, audit.blp, opendata.blp):
         api.register_blueprint(blueprint)
     install(app)
     app.register_blueprint(web)

@@ -6,6 +6,7 @@ import getpass
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,13 +24,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from application.credentials import Credentials, FeedTokens, article
 from application.demo import import_copies, load_demo
 from application.errors import ApplicationError
+from application.imports import ImportRefused
 from application.ledger import Ledger
 from application.notes import COSIGNATURE, NoteError, NoteKey
 from application.offline import verify_export, verify_export_note
 from application.replay import ReplayError, replay
 from application.transparency import TransparencyLog
 from domain.errors import DomainError
-from domain.values import Actor, ActorRole, PartnerKind
+from domain.values import Actor, ActorRole, PartnerKind, PlanStatus
 from infrastructure.credentials import SqlCredentialStore, SqlFeedTokenStore
 from infrastructure.keys import InsecureKeyFile, check_key_files, verify_ed25519, verify_signature
 from infrastructure.store import StoreMisconfigured, database_url
@@ -38,9 +40,11 @@ from infrastructure.upgrade import UpgradeRefused
 from interfaces.api.schemas import CommitmentSchema
 from interfaces.api.views import credential_doc, feed_token_doc, partner_row_doc
 from interfaces.composition import open_auditor, open_ledger, open_transparency
-from interfaces.rendering import escaped_json, shown
+from interfaces.opendata import read_import
+from interfaces.rendering import escaped_json, one_line, shown
 from interfaces.witness import witness
 
+LONG_FILE = 200  # lines from which an import shows its progress (on a terminal)
 CLI_NAMESPACE = UUID("6d1f3a52-8f6c-5b7e-a1d4-3c9e0b2f4a61")
 # Stored text is printed as it is: no console markup ("[link=…]", "[/]"), no emoji codes.
 out = Console(markup=False, emoji=False, highlight=False)
@@ -160,7 +164,8 @@ def demo(ctx: click.Context, copies: int) -> None:
     with ledger_for(ctx) as ledger:
         result = load_demo(ledger, progress=lambda line: err.print(f"  {line}"))
         out.print(
-            f"Demo data: {result.partners_added} partners, {result.commitments_added} commitments, "
+            f"Demo data: {result.partners_added} partners, {result.plans_added} action plans, "
+            f"{result.commitments_added} commitments, "
             f"{result.events_added} events added; the log holds {ledger.log_size()} events."
         )
         if copies:
@@ -218,6 +223,73 @@ def _all(page: Callable[[str | None], Any]) -> list[Any]:
         after = result.next
 
 
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "partner", required=True, metavar="PARTNER_ID", help="The agency importing (a partner's id).")
+@click.option("--dry-run", is_flag=True, help="Check the file and list the events it would record; record none.")
+@click.pass_context
+def import_file(ctx: click.Context, file: str, partner: str, dry_run: bool) -> None:
+    """Import commitments and milestones from a CSV file, all or nothing, as an agency.
+
+    One row per milestone, keyed by the OGP id (external_ref), in the import format the
+    README describes. Each bad row is printed on a line of its own, and then nothing is
+    recorded. A dry run lists the events the file would record, one a line."""
+    partner_id = parse_uuid(partner, "partner")
+    try:
+        with open(file, "rb") as handle:
+            content = handle.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        fail(f"{file} is not UTF-8 text")
+    except OSError as error:
+        fail(f"cannot read {file}: {error.strerror}")
+    with ledger_for(ctx) as ledger:
+        try:
+            agency = ledger.load_partner(partner_id)
+        except ApplicationError:
+            fail(f"no partner {partner_id}")
+        if agency.kind is not PartnerKind.AGENCY:
+            fail(f"{shown(agency.name)} is not an agency: only agencies import commitments")
+        actor = Actor(ActorRole.AGENCY, agency.id, agency.name)
+        lines = content.count("\n") + 1
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal or lines < LONG_FILE,
+        ) as bar:
+            reading = bar.add_task("reading", total=lines)
+            rows, bad_rows = read_import(content, progress=lambda n: bar.advance(reading, n))
+            bar.update(reading, completed=lines)
+            checking = bar.add_task("checking and recording" if not dry_run else "checking", total=len(rows))
+            try:
+                outcome = ledger.import_rows(
+                    rows,
+                    bad_rows=bad_rows,
+                    actor=actor,
+                    request_id=f"cli-import-{uuid4()}",
+                    dry_run=dry_run,
+                    progress=lambda n: bar.advance(checking, n),
+                )
+            except ImportRefused as refused:
+                bar.stop()
+                for bad in refused.errors:
+                    column = f" {bad.column}:" if bad.column else ""
+                    err.print(f"{file}:{bad.line}:{column} {one_line(bad.message)}", soft_wrap=True)
+                lines = len({bad.line for bad in refused.errors})
+                fail(f"{lines} bad row(s) in {file}: nothing was recorded")
+                return
+        if dry_run:
+            for event in outcome.events:
+                out.print(f"line {event.line}: {one_line(event.external_ref)} {event.type}", soft_wrap=True)
+        kinds = Counter(event.type for event in outcome.events)
+        counted = f" ({', '.join(f'{n} {kind}' for kind, n in kinds.items())})" if kinds else ""
+        verb = "would be recorded" if dry_run else "recorded"
+        out.print(f"{file}: {outcome.rows} rows; {len(outcome.events)} events {verb}{counted}.", soft_wrap=True)
+
+
 def parse_uuid(value: str, what: str) -> UUID:
     try:
         return UUID(value)
@@ -262,6 +334,101 @@ def partners_list(ctx: click.Context, q: str | None, kind: str | None, as_json: 
         table.add_column("id", no_wrap=True, min_width=36)
         for row in rows:
             table.add_row(text(row.name), row.kind, str(row.id))
+        out.print(table)
+
+
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@main.group()
+def plans() -> None:
+    """Record, amend and list action plans (commitments belong to a plan by its name)."""
+
+
+@plans.command("add")
+@click.option("--name", required=True, help="The plan's name, as its commitments' action_plan gives it.")
+@click.option("--starts-on", required=True, type=DAY, help="YYYY-MM-DD")
+@click.option("--ends-on", required=True, type=DAY, help="YYYY-MM-DD")
+@click.option("--status", default="consultation", show_default=True, type=click.Choice([s.value for s in PlanStatus]))
+@click.pass_context
+def plans_add(ctx: click.Context, name: str, starts_on: datetime, ends_on: datetime, status: str) -> None:
+    """Record an action plan; prints its id alone on the last line."""
+    with ledger_for(ctx) as ledger:
+        result = ledger.create_plan(
+            name=name,
+            starts_on=starts_on.date(),
+            ends_on=ends_on.date(),
+            status=PlanStatus(status),
+            actor=cli_admin(),
+            request_id=f"cli-{uuid4()}",
+        )
+        err.print(f"Recorded the plan {shown(name)} ({status}).")
+        click.echo(str(result.created_id))
+
+
+@plans.command("amend")
+@click.argument("plan_id")
+@click.option("--reason", required=True, help="Why the plan changes.")
+@click.option("--name", default=None)
+@click.option("--starts-on", default=None, type=DAY, help="YYYY-MM-DD")
+@click.option("--ends-on", default=None, type=DAY, help="YYYY-MM-DD")
+@click.option("--status", default=None, type=click.Choice([s.value for s in PlanStatus]))
+@click.option("--on", "occurred_on", default=None, type=DAY, help="The date the change was made (default: today).")
+@click.pass_context
+def plans_amend(
+    ctx: click.Context,
+    plan_id: str,
+    reason: str,
+    name: str | None,
+    starts_on: datetime | None,
+    ends_on: datetime | None,
+    status: str | None,
+    occurred_on: datetime | None,
+) -> None:
+    """Amend a plan's name, period or status, giving a reason."""
+    changes: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("name", name),
+            ("starts_on", starts_on.date() if starts_on else None),
+            ("ends_on", ends_on.date() if ends_on else None),
+            ("status", PlanStatus(status) if status else None),
+        )
+        if value is not None
+    }
+    with ledger_for(ctx) as ledger:
+        result = ledger.amend_plan(
+            parse_uuid(plan_id, "plan id"),
+            changes=changes,
+            reason=reason,
+            occurred_on=occurred_on.date() if occurred_on else None,
+            actor=cli_admin(),
+            request_id=f"cli-{uuid4()}",
+        )
+        err.print(f"Amended the plan: version {result.version}.")
+
+
+@plans.command("list")
+@JSON_OPTION
+@click.pass_context
+def plans_list(ctx: click.Context, as_json: bool) -> None:
+    """List action plans, the latest first, with their roll-ups (every commitment counted)."""
+    with ledger_for(ctx) as ledger:
+        documents = ledger.list_plans(cli_admin())
+        if as_json:
+            print_json(documents)
+            return
+        table = Table("name", "status", "period", "commitments", "milestones reached")
+        table.add_column("id", no_wrap=True, min_width=36)
+        for d in documents:
+            table.add_row(
+                text(d["name"]),
+                d["status"],
+                f"{d['starts_on']} to {d['ends_on']}",
+                str(d["commitments"]),
+                f"{d['milestones_reached']} of {d['milestones_due']}",
+                d["id"],
+            )
         out.print(table)
 
 

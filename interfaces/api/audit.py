@@ -3,19 +3,15 @@ exports. Checkpoints and proofs are public (they reveal hashes only)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
 from flask import Response, stream_with_context
 from flask.views import MethodView
 
-from application.documents import instant
 from domain.values import ActorRole
 from interfaces.api.docs import problems
-from interfaces.api.http import ApiBlueprint, Command, current_actor, records, requires, services
+from interfaces.api.http import ApiBlueprint, Command, records, requires, services
 from interfaces.api.schemas import (
     CheckpointHistoryQuery,
     CheckpointPage,
@@ -29,7 +25,6 @@ from interfaces.api.schemas import (
     PublicKeySchema,
     VerificationSchema,
 )
-from interfaces.rendering import csv_cell
 
 blp = ApiBlueprint("audit", __name__, url_prefix="/api/v1", description="The verifiable event log (auditors)")
 
@@ -37,24 +32,6 @@ AUDITORS = (ActorRole.AUDITOR, ActorRole.ADMIN)
 # Those who read the whole record: auditors, independent assessors and admins.
 READERS = tuple(role for role in ActorRole if role.sees_everything)
 NDJSON = "application/x-ndjson"
-CSV = "text/csv"
-CSV_COLUMNS = [
-    "id",
-    "external_ref",
-    "title",
-    "action_plan",
-    "status",
-    "visibility",
-    "completion",
-    "starts_on",
-    "ends_on",
-    "milestones_total",
-    "milestones_reached",
-    "lead_names",
-    "version",
-    "created_at",
-    "updated_at",
-]
 
 
 @blp.route("/events")
@@ -137,44 +114,6 @@ class Verifications(MethodView):
         return Command(lambda idempotency: services().auditor.verify(idempotency=idempotency), asdict)
 
 
-def _csv() -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    after: str | None = None
-    ledger = services().ledger
-    actor = current_actor()
-    while True:
-        page = ledger.list_commitments(actor, limit=500, after=after)
-        for s in page.items:
-            writer.writerow(
-                csv_cell(cell)
-                for cell in [
-                    s.id,
-                    s.external_ref,
-                    s.title,
-                    s.action_plan,
-                    s.status,
-                    s.visibility,
-                    s.completion or "",
-                    s.starts_on.isoformat(),
-                    s.ends_on.isoformat(),
-                    s.milestones_total,
-                    s.milestones_reached,
-                    s.lead_names,
-                    s.version,
-                    instant(s.created_at),
-                    instant(s.updated_at),
-                ]
-            )
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        if page.next is None:
-            return
-        after = page.next
-
-
 @blp.route("/export/events.jsonl")
 class ExportEvents(MethodView):
     @requires(*READERS)
@@ -190,20 +129,3 @@ class ExportEvents(MethodView):
     def get(self) -> Response:
         """The whole log as JSON Lines, streamed in constant memory."""
         return Response(stream_with_context(services().auditor.export_chunks()), mimetype=NDJSON)
-
-
-@blp.route("/export/commitments.csv")
-class ExportCommitments(MethodView):
-    @requires(*READERS)
-    @problems(blp, 403)
-    @blp.alt_response(
-        200,
-        success=True,
-        description="One row per commitment, current state.",
-        content_type=CSV,
-        schema={"type": "string"},
-    )
-    @blp.doc(operationId="exportCommitments")
-    def get(self) -> Response:
-        """Every commitment's current state as CSV."""
-        return Response(stream_with_context(_csv()), mimetype=CSV)

@@ -16,13 +16,13 @@ from urllib.parse import quote
 from uuid import uuid4
 
 import rfc8785
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, request, session
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
 from application.audit import Auditor
 from application.core import CLIENT_REQUEST_ID
-from application.credentials import Credentials
+from application.credentials import Credential, Credentials, WebSessions
 from application.errors import ApplicationError
 from application.idempotency import Idempotency, KeptResponse
 from application.ledger import Ledger
@@ -152,6 +152,27 @@ def current_actor() -> Actor | None:
     return cast(Actor | None, g.get("actor"))
 
 
+def session_caller() -> tuple[Credential, Actor] | None:
+    """The credential a live web session (the session cookie) was signed in with, and
+    its actor: not signed out, not expired, its token not revoked."""
+    key = session.get("sid")
+    if not isinstance(key, str) or not key:
+        return None
+    live = WebSessions(services().web_sessions, services().credentials).live(key, datetime.now(UTC))
+    if live is None:
+        session.clear()
+    return live
+
+
+def reader() -> Actor | None:
+    """Who is reading: a bearer token wins, then the web session."""
+    actor = current_actor()
+    if actor is not None:
+        return actor
+    live = session_caller()
+    return live[1] if live else None
+
+
 def require_actor() -> Actor:
     actor = current_actor()
     if actor is None:
@@ -264,11 +285,11 @@ def etag_of(version: int) -> str:
 
 def expected_version(*, required: bool, current: Callable[[], int] | None = None) -> int | None:
     """The version ``If-Match`` names (None for ``*`` or no header). 428 when it is
-    required and missing; 412 when it names no version this commitment could be at."""
+    required and missing; 412 when it names no version this record could be at."""
     header = request.headers.get("If-Match")
     if header is None:
         if required:
-            raise Problem(428, "send If-Match with the commitment's ETag", code="precondition-required")
+            raise Problem(428, "send If-Match with the record's ETag (from GET)", code="precondition-required")
         return None
     header = header.strip()
     if header == "*":
@@ -311,7 +332,9 @@ def _request_hash() -> str:
     except (ValueError, rfc8785.CanonicalizationError, RecursionError):
         body_bytes = raw
     digest = hashlib.sha256()
-    digest.update(f"{request.method} {request.path}\n".encode())
+    # The query is part of the request where there is one (an import's dry run is not the import).
+    query = request.query_string.decode("latin-1")
+    digest.update(f"{request.method} {request.path}{'?' + query if query else ''}\n".encode())
     digest.update(body_bytes)
     return digest.hexdigest()
 

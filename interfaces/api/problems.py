@@ -24,6 +24,7 @@ from application.errors import (
     StoreBusy,
     VersionMismatch,
 )
+from application.imports import ImportRefused
 from application.tiles import EntryTooLarge
 from domain.errors import (
     DomainError,
@@ -55,6 +56,7 @@ STATUS_OF: list[tuple[type[Exception], int]] = [
     (StoreBusy, 503),
     (BadQuery, 422),
     (EventTooLarge, 422),
+    (ImportRefused, 422),
     # A stored entry an entry bundle cannot frame (only in stores older than the rule refusing them).
     (EntryTooLarge, 501),
     (ApplicationError, 400),
@@ -177,6 +179,9 @@ def register_problem_handlers(app: Flask, html: Callable[[int, str], Response] |
             # behind the service's back. The operator's log says so too.
             log.error("log integrity: %s (request %s)", error, g.get("request_id"))
             return respond(500, str(error), code=error.code, extra={"position": error.position})
+        if isinstance(error, ImportRefused):
+            rows = [{"line": e.line, "column": e.column, "message": e.message} for e in error.errors]
+            return respond(422, str(error), code=error.code, extra={"errors": rows})
         if isinstance(error, BadQuery):
             return respond(422, str(error), code=error.code, errors={"query": [str(error)]})
         return respond(status_of(error), str(error), code=error.code)

@@ -27,6 +27,7 @@ from domain.values import (
     OpenedGovernment,
     PartnerKind,
     PartnerRole,
+    PlanStatus,
     Response,
     Status,
     Visibility,
@@ -106,14 +107,33 @@ class QuerySchema(Schema):
 # -- problems ------------------------------------------------------------------
 
 
+ROW_ERROR = {
+    "type": "object",
+    "required": ["line", "column", "message"],
+    "properties": {
+        "line": {"type": "integer", "description": "The row's line in the file (the header is line 1)."},
+        "column": {"type": "string", "description": "The column at fault (empty for the row as a whole)."},
+        "message": {"type": "string"},
+    },
+}
+
+
 class ProblemSchema(Schema):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details. ``errors`` names each field at fault with its messages;
+    for the bad rows of an import, it lists each row's line, column and message."""
 
     type = fields.String(required=True)
     title = fields.String(required=True)
     status = fields.Integer(required=True)
     detail = fields.String(required=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    errors = fields.Raw(
+        metadata={
+            "oneOf": [
+                {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+                {"type": "array", "items": ROW_ERROR},
+            ]
+        }
+    )
     request_id = fields.String()
 
 
@@ -694,3 +714,132 @@ class FeedTokenIssued(FeedTokenSchema):
 class FeedTokenList(Schema):
     items = fields.List(fields.Nested(FeedTokenSchema), required=True)
     next = fields.String(required=True, allow_none=True)
+
+
+# -- open data -------------------------------------------------------------------------
+
+
+class ImportQuery(QuerySchema):
+    dry_run = fields.Boolean(
+        load_default=False, metadata={"description": "Check the file and list the events it would record; record none."}
+    )
+
+
+class ExportedCommitment(Schema):
+    """A commitment in the open-data exports (one CSV row or JSON object)."""
+
+    external_ref = fields.String(required=True)
+    title = fields.String(required=True)
+    action_plan = fields.String(required=True)
+    lead = fields.String(required=True, metadata={"description": "The lead agencies' names, '; '-separated."})
+    status = enum(Status, required=True)
+    completion = enum(Completion, required=True, allow_none=True)
+    assessed_completion = enum(Completion, required=True, allow_none=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
+    milestones_due = fields.Integer(required=True, metadata={"description": "How many milestones it has."})
+    milestones_reached = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    id = fields.UUID(required=True)
+
+
+class ImportedEvent(Schema):
+    line = fields.Integer(required=True, metadata={"description": "The row's line in the file (the header is line 1)."})
+    external_ref = fields.String(required=True)
+    type = fields.String(required=True, metadata={"description": "The event's type, as in the log."})
+
+
+class ImportResult(Schema):
+    dry_run = fields.Boolean(required=True)
+    rows = fields.Integer(required=True, metadata={"description": "The rows read (blank rows left out)."})
+    events = fields.List(fields.Nested(ImportedEvent), required=True)
+
+
+# -- action plans ------------------------------------------------------------------
+
+
+class PlanCreate(Schema):
+    name = fields.String(required=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
+    status = enum(
+        PlanStatus,
+        load_default=PlanStatus.CONSULTATION,
+        metadata={"description": "Where the plan stands: consultation (the default), adopted or ended."},
+    )
+
+
+class PlanAmend(Schema):
+    name = fields.String()
+    starts_on = Day()
+    ends_on = Day()
+    status = enum(PlanStatus, metadata={"description": "Moves forward only: consultation, adopted, ended."})
+    reason = fields.String(required=True)
+    occurred_on = Day(
+        load_default=None,
+        metadata={
+            "description": "The date the change was made (not in the future); today in New Zealand if not given."
+        },
+    )
+
+
+class PlanAmendmentSchema(Schema):
+    changes = fields.Dict(
+        keys=fields.String(),
+        required=True,
+        metadata={"description": "Each field the amendment changed, with its new value."},
+    )
+    reason = fields.String(required=True)
+    occurred_on = Day(required=True)
+    recorded_by = fields.String(required=True)
+    recorded_at = Instant(required=True)
+
+
+def counts_field(empty: str, what: str) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={
+            "description": f"How many of the plan's commitments (those the caller may see) {what}, per completion "
+            f"value (not_started, limited, substantial, complete), and {empty}."
+        },
+    )
+
+
+class PlanSchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    former_names = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Names the plan had before; commitments naming any of them belong to it."},
+    )
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
+    status = enum(PlanStatus, required=True)
+    version = fields.Integer(required=True)
+    created_at = Instant(required=True)
+    amendments = fields.List(fields.Nested(PlanAmendmentSchema), required=True)
+    commitments = fields.Integer(
+        required=True, metadata={"description": "How many of the plan's commitments the caller may see."}
+    )
+    completion_counts = counts_field("not_reported", "last self-reported")
+    assessed_completion_counts = counts_field("not_assessed", "were last independently assessed at")
+    milestones_due = fields.Integer(
+        required=True,
+        metadata={"description": "The milestones of those commitments (each is due on its date)."},
+    )
+    milestones_reached = fields.Integer(required=True)
+    milestones_overdue = fields.Integer(
+        required=True,
+        metadata={"description": "Those due on or before today (New Zealand's date) and not reached."},
+    )
+
+
+class PlanChanged(PlanSchema):
+    position = fields.Integer(required=True)
+
+
+class PlanList(Schema):
+    items = fields.List(fields.Nested(PlanSchema), required=True)

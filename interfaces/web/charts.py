@@ -210,3 +210,26 @@ def plan_chart(commitments: list[dict[str, Any]], title: str, nonce: str) -> str
     chart.add("reached", [c["milestones_reached"] for c in commitments])
     chart.add("not yet reached", [c["milestones_total"] - c["milestones_reached"] for c in commitments])
     return _svg(chart, nonce)
+
+
+def completion_rollup_chart(own: dict[str, int], assessed: dict[str, int], title: str, nonce: str) -> str | None:
+    """For a plan: how many of its commitments stand at each completion level, as the
+    lead agencies last reported it and as it was last independently assessed, side by
+    side (the first column: those with no report or no assessment yet)."""
+    if not sum(own.values()) and not sum(assessed.values()):
+        return None
+    levels = [None, *COMPLETION_LEVELS]
+    most = max([*own.values(), *assessed.values(), 1])
+    chart = _base(
+        pygal.Bar,
+        title=one_line(title),
+        print_values=True,
+        print_zeroes=False,
+        y_title="commitments",
+        y_labels=list(range(0, most + 1)),
+        range=(0, most),
+    )
+    chart.x_labels = ["none yet" if level is None else COMPLETION_LABELS[level] for level in levels]
+    chart.add("self-reported by the lead agencies", [own.get(level or "not_reported", 0) for level in levels])
+    chart.add("independently assessed", [assessed.get(level or "not_assessed", 0) for level in levels])
+    return _svg(chart, nonce)

@@ -4,7 +4,7 @@ to joint actions, and the feeds."""
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
@@ -27,6 +27,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from markupsafe import Markup
 from wtforms.validators import ValidationError
 
+from application.core import NEW_ZEALAND
 from application.credentials import Credential, MadeWith, WebSessions
 from application.errors import NotFound
 from application.ports import TimelineEntry
@@ -34,7 +35,7 @@ from domain.errors import DomainError
 from domain.values import Actor, ActorRole
 from domain.values import Response as ActionResponse
 from interfaces.api.feedtokens import feed_tokens
-from interfaces.api.http import csp_nonce, current_actor, services
+from interfaces.api.http import csp_nonce, current_actor, services, session_caller
 from interfaces.api.throttle import throttles
 from interfaces.rendering import shown
 from interfaces.web import charts
@@ -75,13 +76,7 @@ def signed_in() -> Actor | None:
 
 def signed_in_with() -> tuple[Credential, Actor] | None:
     """The credential the live session was signed in with, and its actor."""
-    key = session.get("sid")
-    if not isinstance(key, str) or not key:
-        return None
-    live = web_sessions().live(key, datetime.now(UTC))
-    if live is None:
-        session.clear()
-    return live
+    return session_caller()
 
 
 def viewer() -> Actor | None:
@@ -194,24 +189,71 @@ def index() -> str:
     pictures = {
         plan: charts.plan_chart(items, f"Milestones reached: {plan}", csp_nonce()) for plan, items in plans.items()
     }
-    return render_template("index.html", plans=plans, pictures=pictures, q=q or "", next=page.next)
+    records = ledger.plan_rows()
+    # Each heading links to the plan's page when the plan is on record (under any of its names).
+    recorded = {name: row for row in records for name in row.names}
+    return render_template(
+        "index.html",
+        plans=plans,
+        pictures=pictures,
+        q=q or "",
+        next=page.next,
+        records=records,
+        recorded=recorded,
+    )
 
 
-def _commitment_or_404(commitment_id: UUID, me: Actor | None) -> dict[str, Any]:
+def _commitment_or_404(commitment_id: UUID, me: Actor | None, as_of: datetime | None = None) -> dict[str, Any]:
     try:
-        return services().ledger.get_commitment(commitment_id, me)
+        return services().ledger.get_commitment(commitment_id, me, as_of=as_of)
     except NotFound:
         abort(404)
+
+
+def end_of_day(text: str) -> tuple[date, datetime]:
+    """A page's ``as_of=YYYY-MM-DD``: the day, and the last instant of it in New Zealand
+    (as reports' dates are New Zealand's). Anything else is a 400 page."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        abort(400, description="as_of must be a date written YYYY-MM-DD, e.g. 2015-06-30.")
+    if len(text) != 10 or not MIN_DAY <= day <= MAX_DAY:
+        abort(400, description="as_of must be a date written YYYY-MM-DD between 1900 and 2199.")
+    return day, datetime.combine(day, time.max, NEW_ZEALAND)
+
+
+MIN_DAY, MAX_DAY = date(1900, 1, 1), date(2199, 12, 31)
+
+
+def timeline_until(commitment_id: UUID, me: Actor | None, until: datetime) -> list[TimelineEntry]:
+    """The newest ``PAGE`` timeline entries recorded by ``until``."""
+    ledger = services().ledger
+    kept: list[TimelineEntry] = []
+    after: str | None = None
+    while len(kept) < PAGE:
+        page = ledger.timeline(commitment_id, me, limit=100, after=after)
+        kept.extend(e for e in page.items if e.recorded_at <= until)
+        if page.next is None:
+            break
+        after = page.next
+    return kept[:PAGE]
 
 
 @web.get("/commitments/<uuid:commitment_id>")
 def commitment(commitment_id: UUID) -> str:
     """The commitment, its partners and milestones, a picture of progress, and its
-    shared timeline, newest first."""
+    shared timeline, newest first; with ``as_of=YYYY-MM-DD``, all of it as it stood at
+    the end of that day (New Zealand time)."""
     me = g.get("web_viewer")
-    document = _commitment_or_404(commitment_id, me)
+    as_of = request.args.get("as_of")
+    past = end_of_day(as_of) if as_of else None
+    document = _commitment_or_404(commitment_id, me, past[1] if past else None)
     after = request.args.get("after") or None
-    timeline = services().ledger.timeline(commitment_id, me, limit=PAGE, after=after)
+    if past is None:
+        timeline = services().ledger.timeline(commitment_id, me, limit=PAGE, after=after)
+        entries, more = timeline.items, timeline.next
+    else:
+        entries, more = timeline_until(commitment_id, me, past[1]), None
     names = {p["id"]: p["name"] for p in document["partners"]}
     for action in document["actions"]:
         for pid in [action["recorded_by"], *action["partner_ids"]]:
@@ -226,9 +268,11 @@ def commitment(commitment_id: UUID) -> str:
             for pid in action["partner_ids"]
         ]
         # The form is offered only where the service would take the response: a named
-        # partner that is still a partner, once, on an active commitment and action.
+        # partner that is still a partner, once, on an active commitment and action
+        # (and never on a page of the past).
         can_respond = (
-            me is not None
+            past is None
+            and me is not None
             and str(me.id) in action["partner_ids"]
             and str(me.id) not in responses
             and any(p["id"] == str(me.id) for p in document["partners"])
@@ -246,17 +290,214 @@ def commitment(commitment_id: UUID) -> str:
     return render_template(
         "commitment.html",
         c=document,
+        plan=services().ledger.plan_of(document["action_plan"]),
+        as_of=past[0] if past else None,
         actions=actions,
-        entries=[entry_view(e) for e in timeline.items],
-        next=timeline.next,
+        entries=[entry_view(e) for e in entries],
+        next=more,
         milestones_svg=charts.milestones_chart(document["milestones"], "Milestones due and reached", csp_nonce()),
         completion_svg=charts.completion_chart(
             document["progress"], document["assessments"], "Completion, as reported and as assessed", csp_nonce()
         ),
         reports=sorted(document["progress"], key=charts.report_day),
-        is_partner=me is not None and any(p["id"] == str(me.id) for p in document["partners"]),
+        is_partner=past is None and me is not None and any(p["id"] == str(me.id) for p in document["partners"]),
         feed_lifetimes=FEED_LIFETIMES,
         default_feed_lifetime=DEFAULT_FEED_LIFETIME,
+    )
+
+
+# What each kind of event is, in words (the history page's "what changed").
+CHANGE_KINDS = {
+    "CommitmentCreated": "created the commitment",
+    "CommitmentAmended": "amended the commitment",
+    "PartnerJoined": "added a partner",
+    "PartnerLeft": "removed a partner",
+    "MilestoneAdded": "added a milestone",
+    "MilestoneChanged": "changed a milestone",
+    "MilestoneReached": "reported a milestone reached",
+    "JointActionRecorded": "recorded a joint action",
+    "JointActionConfirmed": "confirmed a joint action",
+    "JointActionDisputed": "disputed a joint action",
+    "JointActionWithdrawn": "withdrew a joint action",
+    "ProgressReported": "reported progress",
+    "AssessmentRecorded": "recorded an independent assessment",
+    "CommitmentWithdrawn": "withdrew the commitment",
+}
+
+
+@web.get("/commitments/<uuid:commitment_id>/history")
+def history(commitment_id: UUID) -> str:
+    """Every version of the commitment: when, who (and in what role), what kind of
+    change, the reason given, and a link to what changed."""
+    me = g.get("web_viewer")
+    document = _commitment_or_404(commitment_id, me)
+    versions = [
+        {
+            "version": event["version"],
+            "recorded_at": event["recorded_at"],
+            "actor": event["actor"],
+            "kind": CHANGE_KINDS.get(event["type"], label(event["type"])),
+            "reason": (event["data"].get("reason") if isinstance(event["data"], dict) else None),
+        }
+        for event in services().ledger.commitment_history(commitment_id, me)
+    ]
+    return render_template("history.html", c=document, versions=list(reversed(versions)))
+
+
+def version_arg(name: str, newest: int) -> int:
+    text = request.args.get(name, "")
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        abort(400, description=f"{name} must be a version number, from 1 to {newest}.")
+    version = int(text)
+    if not 1 <= version <= newest:
+        abort(404)
+    return version
+
+
+@web.get("/commitments/<uuid:commitment_id>/diff")
+def diff(commitment_id: UUID) -> str:
+    """What changed between two versions (``from`` and ``to``, in either order),
+    partners, milestones, joint actions and assessments included."""
+    me = g.get("web_viewer")
+    ledger = services().ledger
+    current = _commitment_or_404(commitment_id, me)
+    start, end = version_arg("from", current["version"]), version_arg("to", current["version"])
+    try:
+        before = ledger.get_commitment(commitment_id, me, version=start)
+        after = ledger.get_commitment(commitment_id, me, version=end)
+        changes = ledger.diff(commitment_id, start, end, me)
+    except NotFound:
+        abort(404)
+    names = partner_names(before, after)
+    return render_template(
+        "diff.html",
+        c=current,
+        start=start,
+        end=end,
+        rows=[change_view(change, before, after, names) for change in changes],
+    )
+
+
+RELATIONS = {
+    "partners": ("Partner", "name"),
+    "milestones": ("Milestone", "title"),
+    "actions": ("Joint action", "summary"),
+    "assessments": ("Assessment", "stage"),
+    "progress": ("Progress report", "as_of"),
+}
+
+
+def change_view(
+    change: dict[str, Any], before: dict[str, Any], after: dict[str, Any], names: dict[str, str]
+) -> dict[str, Any]:
+    """A diff's change as the page shows it: what it is about, in words, and the two
+    sides as text (a relation that appeared or went as its fields; partners by name)."""
+    parts = change["path"].split(".")
+    field = parts[-1] if len(parts) > 2 else None
+    if parts[0] in RELATIONS:
+        noun, named_by = RELATIONS[parts[0]]
+        item = _item(before, parts[0], parts[1]) or _item(after, parts[0], parts[1]) or {}
+        name = item.get(named_by)
+        what = f"{noun} “{label(str(name))}”" if name else noun
+        if field is None:
+            what += ": added" if change["before"] is None else ": removed" if change["after"] is None else ""
+        else:
+            what += f": {label(field)}"
+    else:
+        what = label(parts[0])
+    return {
+        "what": what,
+        "before": shown_value(change["before"], names),
+        "after": shown_value(change["after"], names),
+    }
+
+
+def _item(document: dict[str, Any], collection: str, key: str) -> dict[str, Any] | None:
+    items = document.get(collection) or []
+    if collection == "progress":
+        return items[int(key)] if key.isdigit() and int(key) < len(items) else None
+    return next((item for item in items if item.get("id") == key), None)
+
+
+# Fields of a relation the diff page leaves out: ids and versions say nothing to a reader.
+UNSHOWN = frozenset({"id", "commitment_id", "version"})
+
+
+def shown_value(value: Any, names: dict[str, str]) -> str:
+    """A document value as short text: lists joined, objects as ``field: value`` pairs
+    without their ids, partners' ids as their names."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(shown_value(v, names) for v in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(
+            f"{label(k.removesuffix('_id').removesuffix('_ids'))}: {shown_value(v, names)}"
+            for k, v in value.items()
+            if k not in UNSHOWN and v not in (None, [], {})
+        )
+    return names.get(str(value), str(value))
+
+
+def partner_names(*documents: dict[str, Any]) -> dict[str, str]:
+    """Names of every partner the documents mention, by id (members by the names they
+    have now; former members and others named in joint actions from the directory)."""
+    names = {p["id"]: p["name"] for document in documents for p in document["partners"]}
+    for document in documents:
+        for action in document["actions"]:
+            for pid in [action["recorded_by"], *action["partner_ids"], *(r["partner_id"] for r in action["responses"])]:
+                if pid not in names:
+                    row = services().ledger.read_models.partner_row(UUID(pid))
+                    names[pid] = row.name if row else "a former partner"
+    return names
+
+
+@web.get("/plans/<uuid:plan_id>")
+def plan(plan_id: UUID) -> str:
+    """An action plan: its period, status and amendments, and the roll-up of the
+    commitments the viewer may see (completion as self-reported and as assessed,
+    milestones due and reached), in figures and pictures."""
+    me = g.get("web_viewer")
+    try:
+        rollup = services().ledger.plan_rollup(plan_id, me)
+    except NotFound:
+        abort(404)
+    document = rollup.document
+    items = [
+        {
+            "id": c.id,
+            "title": c.title,
+            "external_ref": c.external_ref,
+            "status": c.status,
+            "visibility": c.visibility,
+            "completion": c.completion,
+            "assessed_completion": c.assessed_completion,
+            "milestones_total": c.milestones_total,
+            "milestones_reached": c.milestones_reached,
+            "lead_names": c.lead_names,
+        }
+        for c in rollup.commitments
+    ]
+    milestones = [
+        {"due_on": due.isoformat(), "reached_on": reached.isoformat() if reached else None}
+        for due, reached in rollup.milestones
+    ]
+    nonce = csp_nonce()
+    return render_template(
+        "plan.html",
+        p=document,
+        items=items,
+        levels=["not_started", "limited", "substantial", "complete"],
+        completion_svg=charts.completion_rollup_chart(
+            document["completion_counts"],
+            document["assessed_completion_counts"],
+            "Completion of the commitments",
+            nonce,
+        ),
+        milestones_svg=charts.milestones_chart(milestones, "Milestones due and reached, across the plan", nonce),
+        commitments_svg=charts.plan_chart(items, "Milestones reached, by commitment", nonce),
     )
 
 

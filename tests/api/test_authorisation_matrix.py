@@ -66,6 +66,10 @@ PUBLIC: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
     ("GET /partners/{community}",                               401,  200,  200,  200,  200,  200,  200,  200,  200),
     ("PATCH /partners/{community}",                             401,  403,  403,  403,  403,  403,  403,  403,  200),
     ("GET /partners/{community}/timeline",                      401,  403,  403,  403,  200,  403,  200,  200,  200),
+    ("GET /plans",                                              200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("POST /plans",                                             401,  403,  403,  403,  403,  403,  403,  403,  201),
+    ("GET /plans/{plan}",                                       200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("PATCH /plans/{plan}",                                     401,  403,  403,  403,  403,  403,  403,  403,  200),
     ("POST /commitments",                                       401,  201,  201,  201,  403,  403,  403,  403,  403),
     ("GET /commitments",                                        200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /commitments/{id}",                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
@@ -94,7 +98,10 @@ PUBLIC: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
     ("GET /audit/proofs/consistency",                           200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("POST /audit/verifications",                               401,  403,  403,  403,  403,  403,  200,  403,  200),
     ("GET /export/events.jsonl",                                401,  403,  403,  403,  403,  403,  200,  200,  200),
-    ("GET /export/commitments.csv",                             401,  403,  403,  403,  403,  403,  200,  200,  200),
+    ("GET /export/commitments.csv",                             200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /export/commitments.json",                            200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /export/milestones.csv",                              200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("POST /imports",                                           401,  200,  200,  200,  403,  403,  403,  403,  403),
     ("GET /tokens",                                             401,  403,  403,  403,  403,  403,  403,  403,  200),
     ("POST /tokens",                                            401,  403,  403,  403,  403,  403,  403,  403,  201),
     ("DELETE /tokens/{token}",                                  401,  403,  403,  403,  403,  403,  403,  403,  200),
@@ -116,6 +123,10 @@ PARTNERS_ONLY: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
     ("GET /partners/{community}",                               401,  200,  200,  200,  200,  200,  200,  200,  200),
     ("PATCH /partners/{community}",                             401,  403,  403,  403,  403,  403,  403,  403,  200),
     ("GET /partners/{community}/timeline",                      401,  403,  403,  403,  200,  403,  200,  200,  200),
+    ("GET /plans",                                              200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("POST /plans",                                             401,  403,  403,  403,  403,  403,  403,  403,  201),
+    ("GET /plans/{plan}",                                       200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("PATCH /plans/{plan}",                                     401,  403,  403,  403,  403,  403,  403,  403,  200),
     ("POST /commitments",                                       401,  201,  201,  201,  403,  403,  403,  403,  403),
     ("GET /commitments",                                        200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /commitments/{id}",                                   404,  200,  200,  404,  200,  404,  200,  200,  200),
@@ -144,7 +155,10 @@ PARTNERS_ONLY: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
     ("GET /audit/proofs/consistency",                           200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("POST /audit/verifications",                               401,  403,  403,  403,  403,  403,  200,  403,  200),
     ("GET /export/events.jsonl",                                401,  403,  403,  403,  403,  403,  200,  200,  200),
-    ("GET /export/commitments.csv",                             401,  403,  403,  403,  403,  403,  200,  200,  200),
+    ("GET /export/commitments.csv",                             200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /export/commitments.json",                            200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /export/milestones.csv",                              200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("POST /imports",                                           401,  200,  200,  200,  403,  403,  403,  403,  403),
     ("GET /tokens",                                             401,  403,  403,  403,  403,  403,  403,  403,  200),
     ("POST /tokens",                                            401,  403,  403,  403,  403,  403,  403,  403,  201),
     ("DELETE /tokens/{token}",                                  401,  403,  403,  403,  403,  403,  403,  403,  200),
@@ -163,6 +177,9 @@ PARTNERS_ONLY: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
 PAGES_PUBLIC: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
     ("GET /",                                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /commitments/{id}",                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /commitments/{id}/history",                           200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /commitments/{id}/diff",                              200,  200,  200,  200,  200,  200,  200,  200,  200),
+    ("GET /plans/{plan}",                                       200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /partners/{community}",                               200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /commitments/{id}/feed.atom",                         200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /commitments/{id}/milestones.ics",                    200,  200,  200,  200,  200,  200,  200,  200,  200),
@@ -173,6 +190,9 @@ PAGES_PUBLIC: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
 PAGES_PARTNERS_ONLY: list[tuple[str, int, int, int, int, int, int, int, int, int]] = [
     ("GET /",                                                   200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /commitments/{id}",                                   404,  200,  200,  404,  200,  404,  200,  200,  200),
+    ("GET /commitments/{id}/history",                           404,  200,  200,  404,  200,  404,  200,  200,  200),
+    ("GET /commitments/{id}/diff",                              404,  200,  200,  404,  200,  404,  200,  200,  200),
+    ("GET /plans/{plan}",                                       200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /partners/{community}",                               200,  200,  200,  200,  200,  200,  200,  200,  200),
     ("GET /commitments/{id}/feed.atom",                         404,  200,  200,  404,  200,  404,  200,  200,  200),
     ("GET /commitments/{id}/milestones.ics",                    404,  200,  200,  404,  200,  404,  200,  200,  200),
@@ -213,6 +233,8 @@ QUERIES = {
     "GET /audit/proofs/inclusion": "?position=0&tree_size=2",
     "GET /audit/proofs/consistency": "?first=1&second=2",
 }
+WEB_QUERIES = {"GET /commitments/{id}/diff": "?from=1&to=2"}
+PLAN_NAME = "New Zealand National Action Plan 2014–16"  # the scenes' commitments' plan
 
 
 def cases() -> list[Any]:
@@ -240,6 +262,7 @@ def test_the_tables_cover_every_route_of_the_service(tmp_path: Path) -> None:
             path = rule.rule.replace("<uuid:commitment_id>", "{id}").replace("<uuid:milestone_id>", "{milestone}")
             path = path.replace("<uuid:action_id>", "{action}").replace("<uuid:token_id>", "{token}")
             path = path.replace("<uuid:partner_id>", "{community}").replace("<uuid:feed_token_id>", "{feed}")
+            path = path.replace("<uuid:plan_id>", "{plan}")
             path = path.replace("/entries/<path:path>", "/entries/{bundle}").replace("<path:path>", "{tile}")
             on_api = path.startswith("/api/v1/") or path in UNVERSIONED
             for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
@@ -266,6 +289,7 @@ class Matrix:
     callers: dict[str, Caller]
     shared: dict[str, Scene]  # read-only scenes, one per visibility
     refusals: dict[str, Scene]  # scenes for commands that must be refused, one per visibility
+    plan: UUID  # the plan the scenes' commitments belong to (by its name)
 
     @property
     def ledger(self) -> Ledger:
@@ -347,7 +371,14 @@ def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             "asmt": named_caller(app, ActorRole.ASSESSOR, "Independent Reporting Mechanism"),
             "admn": named_caller(app, ActorRole.ADMIN, "Tūtahi operator"),
         }
-        world = Matrix(app, app.test_client(), people, {}, {})
+        plan = ledger_of(app).create_plan(
+            name=PLAN_NAME,
+            starts_on=date(2014, 7, 1),
+            ends_on=date(2016, 6, 30),
+            actor=actor_of(people["admn"]),
+            request_id="rl4-plan",
+        )
+        world = Matrix(app, app.test_client(), people, {}, {}, plan.aggregate_id)
         for visibility in TABLES:
             world.shared[visibility] = build_scene(world, visibility)
         yield world
@@ -364,6 +395,7 @@ class Call:
     path: str
     body: dict[str, Any] | None = None
     headers: dict[str, str] | None = None
+    data: str | None = None  # a body other than JSON (its Content-Type in headers)
 
 
 def request_for(endpoint: str, matrix: Matrix, scene: Scene | None, visibility: str, role: str, surface: str) -> Call:
@@ -380,6 +412,8 @@ def request_for(endpoint: str, matrix: Matrix, scene: Scene | None, visibility: 
             ActorRole.AUDITOR, name=f"Auditor to revoke {uuid4().hex[:8]}", now=datetime.now(UTC)
         )
         ids["token"] = str(issued.credential.id)
+    if "{plan}" in template:  # a command changes a plan of its own; reads read the scenes' plan
+        ids["plan"] = str(matrix.plan if method == "GET" else fresh_plan(matrix))
     if "{feed}" in template:  # a feed token of the community partner, made with its token
         ids["feed"] = str(feed_token_for(matrix.app, people["comm"])[0].id)
     path = template.format(**ids)
@@ -418,20 +452,50 @@ def request_for(endpoint: str, matrix: Matrix, scene: Scene | None, visibility: 
         "POST /commitments/{id}/withdrawal": {"reason": "RL4"},
         "POST /tokens": {"role": "auditor", "name": f"Auditor issued by {role} {uuid4().hex[:6]}"},
         "POST /feed-tokens": {"expires_in_days": 30},
+        "POST /plans": {
+            "name": f"Plan by {role} {uuid4().hex[:6]}",
+            "starts_on": "2018-07-01",
+            "ends_on": "2020-06-30",
+        },
+        "PATCH /plans/{plan}": {"status": "adopted", "reason": "RL4"},
     }
     headers: dict[str, str] = {}
     if method == "PATCH" and scene is not None:  # the commitment's version (a milestone is part of it)
         headers["If-Match"] = f'"{scene.version}"'
+    if "{plan}" in template and method == "PATCH":  # a fresh plan is at version 1
+        headers["If-Match"] = '"1"'
     if surface == "web":
-        return Call(method, path)
+        return Call(method, path + WEB_QUERIES.get(endpoint, ""))
     path += QUERIES.get(endpoint, "")
+    if endpoint == "POST /imports":  # a new commitment, led by the importing agency
+        headers["Content-Type"] = "text/csv"
+        data = (
+            "external_ref,title,action_plan,starts_on,ends_on\r\n"
+            f"NZ-RL4-IMPORT-{uuid4().hex[:8]},Imported by {role},New Zealand National Action Plan 2016–18,"
+            "2016-07-01,2018-06-30\r\n"
+        )
+        return Call(method, path, None, headers, data)
     return Call(method, path, bodies.get(endpoint), headers)
+
+
+def fresh_plan(matrix: Matrix) -> UUID:
+    """A plan of its own for a command on a plan (at version 1)."""
+    made = matrix.ledger.create_plan(
+        name=f"RL4 plan {uuid4().hex[:8]}",
+        starts_on=date(2018, 7, 1),
+        ends_on=date(2020, 6, 30),
+        actor=actor_of(matrix.callers["admn"]),
+        request_id="rl4-plan",
+    )
+    return made.aggregate_id
 
 
 def send(matrix: Matrix, call: Call, role: str) -> TestResponse:
     headers = dict(call.headers or {})
     if role != "none":
         headers |= matrix.callers[role].headers
+    if call.data is not None:
+        return matrix.client.open(call.path, method=call.method, data=call.data.encode(), headers=headers)
     return matrix.client.open(call.path, method=call.method, json=call.body, headers=headers)
 
 
@@ -460,7 +524,8 @@ def test_each_role_gets_exactly_what_api_md_grants(
         else:
             scene = refusal_scene(matrix, visibility)
 
-    response = send(matrix, request_for(endpoint, matrix, scene, visibility, role, surface), role)
+    call = request_for(endpoint, matrix, scene, visibility, role, surface)
+    response = send(matrix, call, role)
 
     assert response.status_code == expected, (response.status_code, response.get_data(as_text=True)[:500])
     if expected >= 400 and surface == "api":
@@ -475,6 +540,9 @@ def test_each_role_gets_exactly_what_api_md_grants(
             assert matrix.ledger.current_version(scene.commitment_id, actor_of(matrix.callers["admn"])) == (
                 scene.version
             ), "a refused command recorded something"
+    if "{plan}" in endpoint and changes_state:
+        plan_id = UUID(call.path.split("/plans/")[1].split("?")[0])
+        assert matrix.ledger.plan(plan_id).version == (1 if expected >= 400 else 2), "a refused command recorded"
     if scene is not None and expected < 300 and not changes_state:
         shown = (
             "Accord reviewed"
@@ -510,10 +578,23 @@ def test_lists_and_timelines_show_a_commitment_only_to_those_who_may_see_it(
     community = matrix.callers["comm"].id
     by_partner = matrix.client.get(f"/api/v1/commitments?partner_id={community}&limit=1000", headers=headers)
     assert (str(scene.commitment_id) in [item["id"] for item in by_partner.get_json()["items"]]) is listed
+    for export in ("commitments.csv", "commitments.json", "milestones.csv"):
+        exported = matrix.client.get(f"/api/v1/export/{export}", headers=headers).get_data(as_text=True)
+        shown = str(scene.milestone_id) if export == "milestones.csv" else str(scene.commitment_id)
+        assert (shown in exported) is listed, export
     words = f"q={scene.title.split()[-1]}"
     assert (scene.title in matrix.client.get(f"/?{words}", headers=headers).get_data(as_text=True)) is listed
     partner_page = matrix.client.get(f"/partners/{community}", headers=headers).get_data(as_text=True)
     assert (scene.title in partner_page) is listed
+    plan_page = matrix.client.get(f"/plans/{matrix.plan}", headers=headers).get_data(as_text=True)
+    assert (scene.title in plan_page) is listed
+    # The plan's roll-up counts what the caller may see: every public commitment of the
+    # plan, and the partners-only ones only for those who may see them.
+    rollup = matrix.client.get(f"/api/v1/plans/{matrix.plan}", headers=headers).get_json()
+    visible = matrix.client.get(f"/api/v1/commitments?action_plan={PLAN_NAME}&limit=1000", headers=headers).get_json()[
+        "items"
+    ]
+    assert rollup["commitments"] == len(visible)
     if role in ("comm", "audt", "asmt", "admn"):
         # The community partner's own timeline: those who may read it see the commitment's entries.
         timeline = matrix.client.get(f"/api/v1/partners/{community}/timeline?limit=1000", headers=headers)

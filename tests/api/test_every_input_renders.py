@@ -12,6 +12,8 @@ Bounded by example count (``TUTAHI_PROPERTY_EXAMPLES``, default 40), not by time
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -19,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from click.testing import CliRunner
@@ -77,6 +80,38 @@ ACCEPTABLE = st.one_of(
 texts = st.one_of(st.lists(ANY_CHARACTER, max_size=10), st.lists(ACCEPTABLE, min_size=1, max_size=10)).map("".join)
 dates = st.one_of(st.dates(), st.dates(date(1900, 1, 1), date(2199, 12, 31))).map(date.isoformat)
 urls = st.one_of(st.none(), texts.map(lambda path: f"https://example.org/{path}"), texts)
+# Where one record takes many fields at once (a plan, a spreadsheet row), half the draws
+# are of acceptable values only, so that some are accepted and rendered, not all refused.
+acceptable_texts = st.lists(ACCEPTABLE, min_size=1, max_size=10).map("".join).filter(str.strip)
+in_range = st.dates(date(1900, 1, 1), date(2199, 12, 31))
+periods = st.one_of(
+    st.tuples(dates, dates),
+    st.tuples(in_range, in_range).map(lambda pair: tuple(day.isoformat() for day in sorted(pair))),
+)
+
+
+def row_of(text: st.SearchStrategy[str], period: st.SearchStrategy[tuple[str, str]]) -> st.SearchStrategy[Any]:
+    """An import row: a commitment and one milestone, from these texts and period."""
+    return st.tuples(
+        st.fixed_dictionaries(
+            {
+                "external_ref": text,
+                "title": text,
+                "description": text,
+                "milestone_title": text,
+            }
+        ),
+        period,
+    ).map(
+        lambda drawn: {
+            **drawn[0],
+            "starts_on": drawn[1][0],
+            "ends_on": drawn[1][1],
+            "milestone_due_on": drawn[1][1],
+            "milestone_reached_on": "",
+            "evidence_url": "",
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -135,6 +170,27 @@ class Writer:
             return None
         return response.get_json()
 
+    def send_csv(self, path: str, caller: Caller, rows: list[dict[str, str]]) -> Any:
+        """An import: the rows as a CSV file (written by the csv module, so any text is
+        quoted as a spreadsheet would; a lone surrogate makes the file invalid UTF-8)."""
+        before = self.recorded()
+        buffer = io.StringIO()
+        table = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\r\n")
+        table.writeheader()
+        table.writerows(rows)
+        response = self.service.client.post(
+            f"{API}{path}",
+            data=buffer.getvalue().encode("utf-8", "surrogatepass"),
+            content_type="text/csv",
+            headers=caller.headers,
+        )
+        if response.status_code >= 300:
+            assert 400 <= response.status_code < 500, (path, rows, response.status_code, response.get_data()[:300])
+            assert response.mimetype == "application/problem+json", (path, response.mimetype)
+            assert self.recorded() == before, f"POST {path} was refused but recorded something"
+            return None
+        return response.get_json()
+
     def etag(self, commitment: str) -> str:
         return self.service.client.get(
             f"{API}/commitments/{commitment}", headers=self.service.callers.admin.headers
@@ -164,6 +220,9 @@ class Writer:
     progress_note=texts,
     leaving_reason=texts,
     withdrawal_reason=texts,
+    plan=periods,
+    plan_reason=texts,
+    imported=st.one_of(row_of(acceptable_texts, periods.filter(lambda p: p[0] <= p[1])), row_of(texts, periods)),
 )
 @settings(
     max_examples=EXAMPLES,
@@ -185,6 +244,9 @@ def test_every_accepted_input_renders_everywhere(
     progress_note: str,
     leaving_reason: str,
     withdrawal_reason: str,
+    plan: tuple[str, str],
+    plan_reason: str,
+    imported: dict[str, Any],
 ) -> None:
     callers, write = service.callers, Writer(service)
     lead, community = callers.lead, callers.community
@@ -193,8 +255,9 @@ def test_every_accepted_input_renders_everywhere(
 
     created = write.send("POST", "/commitments", lead, {**commitment, "ogp_values": ["civic_participation"]})
     if created is None:  # refused: the rest goes on a commitment of ordinary values
-        ordinary = {"title": "Ordinary", "action_plan": "Plan", "external_ref": "NZ", "starts_on": "2015-01-01"}
-        created = write.send("POST", "/commitments", lead, {**ordinary, "ends_on": "2016-01-01"})
+        ordinary = {"title": "Ordinary", "action_plan": f"Plan {uuid4()}", "external_ref": "NZ"}
+        period = {"starts_on": "2015-01-01", "ends_on": "2016-01-01"}
+        created = write.send("POST", "/commitments", lead, {**ordinary, **period})
     cid = created["id"]
     base = f"/commitments/{cid}"
     for partner_id, role in ((community.id, "community"), (callers.support.id, "support")):
@@ -215,7 +278,26 @@ def test_every_accepted_input_renders_everywhere(
     write.send("DELETE", f"{base}/partners/{callers.support.id}", lead, {"reason": leaving_reason})
     write.send("POST", f"{base}/withdrawal", lead, {"reason": withdrawal_reason})
 
+    # An action plan named as the commitment's (so that its page shows it), amended with a reason.
+    period = {"starts_on": plan[0], "ends_on": plan[1]}
+    recorded_plan = write.send("POST", "/plans", callers.admin, {"name": created["action_plan"], **period})
+    if recorded_plan is not None:
+        etag = service.client.get(f"{API}/plans/{recorded_plan['id']}").headers["ETag"]
+        write.send(
+            "PATCH",
+            f"/plans/{recorded_plan['id']}",
+            callers.admin,
+            {"status": "adopted", "reason": plan_reason},
+            **{"If-Match": etag},
+        )
+    # An agency's spreadsheet: the same texts and dates, in a CSV file.
+    row = {**imported, "external_ref": f"{uuid4().hex[:8]} {imported['external_ref']}"}  # a new commitment
+    write.send_csv("/imports", lead, [{**row, "action_plan": created["action_plan"], "ogp_values": "", "reason": ""}])
+
     assert_everything_renders(service, cid, registered["id"] if registered else None)
+    if recorded_plan is not None:
+        path = f"/plans/{recorded_plan['id']}"
+        assert_renders(service.client.get(path, headers=community.headers), path)
 
 
 def assert_renders(response: TestResponse, where: str, *, showable: bool = True) -> None:
@@ -229,7 +311,16 @@ def assert_renders(response: TestResponse, where: str, *, showable: bool = True)
 def assert_everything_renders(service: Service, commitment: str, partner: str | None) -> None:
     client, callers = service.client, service.callers
     member = callers.community.headers
-    pages = ["/", f"/commitments/{commitment}", f"/partners/{callers.lead.id}", f"/partners/{callers.community.id}"]
+    version = client.get(f"{API}/commitments/{commitment}", headers=member).get_json()["version"]
+    pages = [
+        "/",
+        f"/commitments/{commitment}",
+        f"/commitments/{commitment}/history",
+        f"/commitments/{commitment}/diff?from=1&to={version}",
+        f"/commitments/{commitment}?as_of=2199-12-31",
+        f"/partners/{callers.lead.id}",
+        f"/partners/{callers.community.id}",
+    ]
     if partner is not None:
         pages.append(f"/partners/{partner}")
     for path in pages:
@@ -237,13 +328,15 @@ def assert_everything_renders(service: Service, commitment: str, partner: str | 
     for path in (f"/commitments/{commitment}/feed.atom", f"/commitments/{commitment}/milestones.ics"):
         assert_renders(client.get(path, headers=member), path)
     auditor = callers.auditor.headers
-    assert_renders(client.get(f"{API}/export/commitments.csv", headers=auditor), "commitments.csv")
+    for export in ("commitments.csv", "commitments.json", "milestones.csv"):
+        assert_renders(client.get(f"{API}/export/{export}", headers=auditor), export)
     for path in (
         f"{API}/commitments/{commitment}",
         f"{API}/commitments/{commitment}/timeline",
         f"{API}/commitments/{commitment}/events",
         f"{API}/partners",
         f"{API}/feed-tokens",
+        f"{API}/plans",
     ):
         response = client.get(path, headers=auditor if "feed-tokens" not in path else callers.admin.headers)
         assert_renders(response, path, showable=False)  # JSON escapes what it carries
@@ -261,6 +354,8 @@ def assert_everything_renders(service: Service, commitment: str, partner: str | 
         ["tokens", "list"],
         ["tokens", "list", "--json"],
         ["feeds", "list"],
+        ["plans", "list"],
+        ["plans", "list", "--json"],
     ):
         result = runner.invoke(main, ["--database-url", service.url, *args], obj={})
         assert result.exit_code == 0, (args, result.output[-500:])

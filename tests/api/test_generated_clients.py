@@ -33,12 +33,14 @@ from tests.api.client_tools import TYPESCRIPT, python_generator, typescript_tool
 from tests.e2e.server import running_server, tutahi
 
 PACKAGE = "tutahi_client"
-# The generator's settings, as the README gives them: the JSON Lines export is a content
-# type it does not know, so it is read as bytes (else that one response is left out).
+# The generator's settings, as the README gives them: the JSON Lines export and the CSV
+# of an import are content types it does not know, so they are bytes (else the import's
+# operation is left out).
 CONFIG = """\
 package_name_override: tutahi_client
 content_type_overrides:
   application/x-ndjson: application/octet-stream
+  text/csv: application/octet-stream
 """
 # Warnings accepted, each with the reason (a substring of its header or detail: why). None
 # is needed today; a new one must be argued for here, not silently ignored.

@@ -25,6 +25,7 @@ from domain.values import (
     OpenedGovernment,
     PartnerKind,
     PartnerRole,
+    PlanStatus,
     Response,
     Status,
     Visibility,
@@ -61,6 +62,10 @@ CONTRACT: dict[tuple[str, str], set[int]] = {
     ("get", "/commitments/{commitment_id}/timeline"): {401, 404, 422, 503},
     ("get", "/commitments/{commitment_id}/events"): {401, 403, 404, 503},
     ("get", "/commitments/{commitment_id}/diff"): {401, 404, 422, 503},
+    ("get", "/plans"): {401, 503},
+    ("post", "/plans"): {401, 403, 409, 503} | BODY,
+    ("get", "/plans/{plan_id}"): {401, 404, 503},
+    ("patch", "/plans/{plan_id}"): COMMAND | {428},
     ("get", "/partners"): {401, 422, 503},
     ("post", "/partners"): {401, 403, 503} | BODY,
     ("get", "/partners/{partner_id}"): {401, 404, 503},
@@ -80,7 +85,10 @@ CONTRACT: dict[tuple[str, str], set[int]] = {
     ("get", "/audit/proofs/consistency"): {401, 422, 503},
     ("post", "/audit/verifications"): {400, 401, 403, 422, 503},
     ("get", "/export/events.jsonl"): {401, 403, 503},
-    ("get", "/export/commitments.csv"): {401, 403, 503},
+    ("get", "/export/commitments.csv"): {401, 503},
+    ("get", "/export/commitments.json"): {401, 503},
+    ("get", "/export/milestones.csv"): {401, 503},
+    ("post", "/imports"): {401, 403, 409, 503} | BODY,
 }
 
 # Response fields whose values are a vocabulary of the domain, and the vocabulary.
@@ -98,9 +106,11 @@ VOCABULARIES: dict[str, type[Enum]] = {
 }
 ROLE_VOCABULARY = {"Membership": PartnerRole, "PartnerAdd": PartnerRole}
 # Fields whose vocabulary depends on the model they are in.
-MODEL_VOCABULARY: dict[tuple[str, str], type[Enum]] = {
-    (model, "status"): ActionStatus for model in ("Action", "ActionRecorded")
-} | {(model, "completion"): Completion for model in ("Assessment", "AssessmentRecord", "AssessmentRecorded")}
+MODEL_VOCABULARY: dict[tuple[str, str], type[Enum]] = (
+    {(model, "status"): ActionStatus for model in ("Action", "ActionRecorded")}
+    | {(model, "completion"): Completion for model in ("Assessment", "AssessmentRecord", "AssessmentRecorded")}
+    | {(model, "status"): PlanStatus for model in ("Plan", "PlanChanged", "PlanCreate", "PlanAmend")}
+)
 OPEN_FIELDS = {
     ("TimelineEntry", "kind"): "names the event an entry tells of; new events bring new kinds",
     ("Problem", "status"): "the HTTP status code, a number",

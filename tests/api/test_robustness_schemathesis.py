@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 import schemathesis
@@ -118,6 +118,12 @@ def fuzz_world(fuzz_service: FuzzService) -> FuzzWorld:
         headers=lead.headers,
     )
     assert action.status_code == 201, action.get_json()
+    plan = client.post(
+        "/api/v1/plans",
+        json={"name": f"Fuzz plan {uuid4().hex[:8]}", "starts_on": "2014-07-01", "ends_on": "2016-06-30"},
+        headers=callers.admin.headers,
+    )
+    assert plan.status_code == 201, plan.get_json()
     # Tokens the fuzzer may revoke without locking itself out.
     spare = [
         services_of(app).credentials.issue(ActorRole.AUDITOR, name=f"spare {n}", now=datetime.now(UTC)).credential.id
@@ -138,6 +144,7 @@ def fuzz_world(fuzz_service: FuzzService) -> FuzzWorld:
             "milestone_id": [milestone.get_json()["id"]],
             "action_id": [action.get_json()["id"]],
             "token_id": [str(token_id) for token_id in spare],
+            "plan_id": [plan.get_json()["id"]],
         },
     )
 
@@ -177,6 +184,13 @@ def aim(case: Any, world: FuzzWorld, sender: str, path_choice: str, pick: int, f
         try:
             version = ledger_of(world.app).current_version(UUID(str(case.path_parameters["commitment_id"])))
         except (ValueError, NotFound):  # a generated id that names no commitment: keep the generated header
+            version = None
+        if version is not None:
+            headers["If-Match"] = f'"{version}"'
+    if fresh_etag and case.path_parameters and "plan_id" in case.path_parameters:
+        try:
+            version = ledger_of(world.app).plan(UUID(str(case.path_parameters["plan_id"]))).version
+        except (ValueError, NotFound):
             version = None
         if version is not None:
             headers["If-Match"] = f'"{version}"'

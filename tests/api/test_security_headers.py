@@ -35,7 +35,17 @@ def commitment(client: FlaskClient, callers: Callers) -> str:
 
 
 def test_every_page_carries_the_security_headers(client: FlaskClient, callers: Callers, commitment: str) -> None:
-    pages = ["/", f"/commitments/{commitment}", f"/partners/{callers.lead.id}", "/signin", "/nowhere", "/api/v1/docs"]
+    pages = [
+        "/",
+        f"/commitments/{commitment}",
+        f"/commitments/{commitment}/history",
+        f"/commitments/{commitment}/diff?from=1&to=1",
+        f"/commitments/{commitment}?as_of=2199-12-31",
+        f"/partners/{callers.lead.id}",
+        "/signin",
+        "/nowhere",
+        "/api/v1/docs",
+    ]
     for path in pages:
         response = client.get(path)
         assert response.mimetype == "text/html", path

@@ -14,7 +14,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -46,6 +46,7 @@ class Stored:
     commitment: str
     partner: str
     feed_token: str
+    plan: str
 
 
 def post(client: FlaskClient, path: str, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
@@ -91,9 +92,19 @@ def stored(app: Flask, client: FlaskClient, callers: Callers) -> Stored:
             name="Hapū \x0b trust", kind=PartnerKind.IWI_HAPU, external_ref="\x85", actor=ADMIN, request_id="older"
         )
         services_of(app).credentials.issue(ActorRole.AUDITOR, name=f"Office {MARKUP} \x1b]0;owned\x07", now=now())
+        # Its plan, recorded under the name its commitment gives (plans came later: the
+        # name is taken as that release would have taken it, so that the plan's page
+        # shows the commitment's odd texts and far dates).
+        plan = services_of(app).ledger.create_plan(
+            name="Plan \x0b 2014–16",
+            starts_on=date(2014, 7, 1),
+            ends_on=date(2016, 6, 30),
+            actor=ADMIN,
+            request_id="older-plan",
+        )
     _, feed_token = feed_token_for(app, community)
-    assert partner.created_id is not None
-    return Stored(commitment, str(partner.created_id), feed_token)
+    assert partner.created_id is not None and plan.created_id is not None
+    return Stored(commitment, str(partner.created_id), feed_token, str(plan.created_id))
 
 
 def now() -> datetime:
@@ -111,6 +122,10 @@ def test_every_page_and_its_pictures_render(client: FlaskClient, callers: Caller
         f"/commitments/{stored.commitment}",
         f"/partners/{callers.lead.id}",
         f"/partners/{stored.partner}",
+        f"/plans/{stored.plan}",
+        f"/commitments/{stored.commitment}/history",
+        f"/commitments/{stored.commitment}/diff?from=1&to=8",
+        f"/commitments/{stored.commitment}?as_of=2199-12-31",
     ):
         response = client.get(path, headers=callers.community.headers)
         assert response.status_code == 200, (path, response.status_code)
@@ -121,6 +136,8 @@ def test_every_page_and_its_pictures_render(client: FlaskClient, callers: Caller
     assert html.count("<svg") == 2, "the milestones and completion pictures are drawn"
     assert "NZ0004" in client.get("/").get_data(as_text=True)
     assert "9999" in html and "31 December 9999" in html, "the table lists a date the picture cannot place"
+    plan = client.get(f"/plans/{stored.plan}", headers=callers.community.headers).get_data(as_text=True)
+    assert plan.count("<svg") == 3 and "Accord review" in plan, "the plan's pictures and its commitment are drawn"
 
 
 def test_the_feed_and_the_calendar_render(client: FlaskClient, stored: Stored) -> None:

@@ -25,7 +25,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from application.demo import DIA, HUI_E, commitment_id, partner_id
+from application.demo import DIA, HUI_E, PLAN, SECOND_PLAN, commitment_id, partner_id, plan_id
 from domain.values import Actor, ActorRole, PartnerRole, Visibility
 from interfaces.composition import open_ledger
 from tests.e2e.server import running_server, tutahi
@@ -521,6 +521,11 @@ PAGES = {
     "front": lambda site: "/",
     "commitment": lambda site: f"/commitments/{NZ0004}",
     "partner": lambda site: f"/partners/{partner_id(HUI_E)}",
+    "history": lambda site: f"/commitments/{NZ0004}/history",
+    "diff": lambda site: f"/commitments/{NZ0004}/diff?from=1&to=14",
+    "as-of": lambda site: f"/commitments/{NZ0004}?as_of=2199-12-31",
+    "plan": lambda site: f"/plans/{plan_id(PLAN)}",
+    "second-plan": lambda site: f"/plans/{plan_id(SECOND_PLAN)}",
 }
 
 
@@ -555,6 +560,95 @@ def test_the_commitment_page_with_response_forms_fits_a_phone(site: Site, phone:
     expect(page.locator("form.respond")).to_have_count(1)
     assert_no_horizontal_scroll(page)
     screenshot(page, "14-phone-commitment-signed-in")
+
+
+# -- public history ---------------------------------------------------------------------------
+
+
+def test_a_visitor_reads_the_history_opens_a_diff_and_the_page_as_of_a_day(site: Site, visit: Visit) -> None:
+    page = visit.page
+    goto(page, site.url(f"/commitments/{NZ0004}"))
+    page.get_by_role("link", name="every version and what changed").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("h1")).to_have_text(f"History of “{NZ0004_TITLE}”")
+    rows = page.locator("table.history tbody tr")
+    first = rows.last  # newest first: version 1 is at the bottom
+    expect(first.locator("th")).to_have_text("1")
+    expect(first).to_contain_text("created the commitment")
+    expect(first).to_contain_text(f"{DIA} agency")
+    screenshot(page, "20-history")
+    # The version where Hui E! joined: its diff names the partner added.
+    newest = int(rows.first.locator("th").inner_text())
+    joined = rows.filter(has_text="added a partner").last
+    number = int(joined.locator("th").inner_text())
+    joined.get_by_role("link").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("h1")).to_have_text(f"What changed from version {number - 1} to version {number}")
+    expect(page.locator("table.diff tbody")).to_contain_text(": added")
+    # Compare any two versions with the form.
+    page.fill("#from", "1")
+    page.fill("#to", str(newest))
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("table.diff tbody")).to_contain_text("Milestone “Survey of agencies on the accord")
+    screenshot(page, "21-diff")
+    # The page as it stood at the end of a day, from the history's date field.
+    goto(page, site.url(f"/commitments/{NZ0004}/history"))
+    page.fill("#as_of", "2199-12-31")
+    page.get_by_role("button", name="Show it").click()
+    page.wait_for_load_state("load")
+    expect(page.locator(".notice.past")).to_contain_text(
+        "as it stood at the end of 31 December 2199 (New Zealand time)"
+    )
+    expect(page.locator("h1")).to_have_text(NZ0004_TITLE)
+    # A version that does not exist is a friendly page, not a trace.
+    goto(page, site.url(f"/commitments/{NZ0004}/diff?from=1&to=9999"), status=404)
+    goto(page, site.url(f"/commitments/{NZ0004}/diff?from=x&to=2"), status=400)
+
+
+# -- action plans -----------------------------------------------------------------------------
+
+
+def test_a_visitor_finds_the_plans_on_the_home_page_and_reads_a_plans_roll_up(site: Site, visit: Visit) -> None:
+    page = visit.page
+    goto(page, site.url("/"))
+    plans = page.locator("section.plans li")
+    expect(plans).to_have_count(2)
+    expect(plans.first).to_contain_text(SECOND_PLAN)  # the latest first
+    expect(plans.last).to_contain_text("ended")
+    plans.last.get_by_role("link", name=PLAN).click()
+    page.wait_for_load_state("load")
+    assert page.url == site.url(f"/plans/{plan_id(PLAN)}")
+    expect(page.locator("h1")).to_have_text(PLAN)
+    # The four public commitments (the partners-only one is not the public's), their
+    # completion as reported and as assessed, and milestones due and reached.
+    expect(page.locator("#rollup-commitments")).to_have_text("4")
+    expect(page.locator("#rollup-reached")).to_have_text("7 of 9")
+    substantial = page.locator("table.completion-rollup tr", has_text="substantial")
+    expect(substantial.locator("td")).to_have_text(["4", "4"])
+    expect(page.locator("section[aria-labelledby=commitments-h] li.card")).to_have_count(4)
+    expect(page.locator("figure.chart svg")).to_have_count(3)
+    expect(page.locator("table.amendments")).to_contain_text("status: ended")
+    screenshot(page, "22-plan")
+    page.get_by_role("link", name=NZ0004_TITLE).click()
+    page.wait_for_load_state("load")
+    expect(page.locator("h1")).to_have_text(NZ0004_TITLE)
+
+
+def test_the_second_plan_shows_the_extension_of_its_consultation(site: Site, visit: Visit) -> None:
+    page = visit.page
+    goto(page, site.url(f"/plans/{plan_id(SECOND_PLAN)}"))
+    extension = page.locator("table.amendments tr", has_text="21 April 2016")
+    expect(extension).to_contain_text("extended the consultation")
+    expect(extension).to_contain_text("starts on: 1 October 2016")
+    expect(page.locator("#rollup-commitments")).to_have_text("0")
+
+
+def test_a_member_partner_sees_the_partners_only_commitment_counted_in_its_plan(site: Site, visit: Visit) -> None:
+    page = visit.page
+    sign_in(page, site, site.hui_e_token, f"/plans/{plan_id(PLAN)}")
+    expect(page.locator("#rollup-commitments")).to_have_text("5")
+    expect(page.get_by_role("link", name=PRIVATE_TITLE)).to_have_count(1)
 
 
 # -- accessibility ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ there afterwards, the log verifies, and the read models equal a rebuild."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import signal
@@ -39,8 +40,10 @@ def call(base: str, path: str, token: str, body: dict[str, Any], key: str) -> tu
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, None
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return 0, None  # the server died under this request: the write may or may not have landed
+    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError, OSError):
+        # The server died under this request (before answering, or part-way through its
+        # answer's body): the write may or may not have landed.
+        return 0, None
 
 
 def test_every_acknowledged_write_survives_twenty_sigkills(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ def test_the_readme_walkthrough_runs_against_a_real_server(tmp_path: Path) -> No
             timeout=120,
         )
         assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-2] == "1", "the plan rolls up the walk-through's commitment"
         assert result.stdout.strip().splitlines()[-1] == (
             "Ministry for the Environment reported the milestone “First data set published”"
             " reached on 20 November 2026."
@@ -50,5 +51,6 @@ def test_the_readme_walkthrough_runs_against_a_real_server(tmp_path: Path) -> No
 
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     posts = [line for line in lines if line["method"] == "POST"]
-    assert len(posts) == 3 and all(line["status"] in (200, 201) for line in posts)
+    assert len(posts) == 4 and all(line["status"] in (200, 201) for line in posts)
+    assert [line["status"] for line in lines if line["method"] == "PATCH"] == [200], "the plan was amended"
     assert all(line["request_id"] for line in lines), "every request is logged with its request id"

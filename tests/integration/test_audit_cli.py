@@ -136,6 +136,8 @@ def test_checkpoint_public_key_export_verify_and_verify_export(terminal: Termina
         body = {k: v for k, v in document.items() if k != "leaf_hash"}
         assert document["leaf_hash"] == hashlib.sha256(b"\x00" + rfc8785.dumps(body)).hexdigest()
     assert "Kia Tūtahi" in Path(terminal.path("log.jsonl")).read_text(encoding="utf-8"), "UTF-8, not escaped"
+    # The action plans' events are in the log, verified with the rest (two plans, four amendments).
+    assert sum('"aggregate_type":"action_plan"' in line for line in lines) == 6
     assert verified.stdout.startswith(f"OK: all {size} events verified")
     assert verified_against.stdout.startswith("OK:")
     assert checked_offline.exit_code == 0, checked_offline.output

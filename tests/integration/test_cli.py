@@ -128,3 +128,37 @@ def test_tokens_issue_speaks_good_english_and_tokens_list_prints_json_for_script
     partners = json.loads(run(url, "partners", "list", "--json").stdout)
     assert [(p["id"], p["name"], p["kind"]) for p in partners] == [(partner, "Te Puni Kōkiri", "agency")]
     assert json.loads(run(url, "feeds", "list", "--json").stdout) == []
+
+
+def test_plans_add_amend_and_list_and_their_mistakes_as_one_line_errors(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/plans.db"
+    assert run(url, "demo").exit_code == 0
+    added = run(url, "plans", "add", "--name", "Mahere 2018–20", "--starts-on", "2018-07-01", "--ends-on", "2020-06-30")
+    assert added.exit_code == 0, added.output
+    plan_id = UUID(added.stdout.strip().splitlines()[-1])
+    amended = run(
+        url, "plans", "amend", str(plan_id), "--reason", "Adopted.", "--status", "adopted", "--on", "2018-09-01"
+    )
+    assert amended.exit_code == 0 and "version 2" in amended.stderr, amended.output
+
+    listed = json.loads(run(url, "plans", "list", "--json").stdout)
+    assert [p["name"] for p in listed] == [
+        "Mahere 2018–20",
+        "New Zealand National Action Plan 2016–18",
+        "New Zealand National Action Plan 2014–16",
+    ]
+    assert listed[0]["status"] == "adopted" and listed[0]["amendments"][0]["occurred_on"] == "2018-09-01"
+    assert listed[2]["commitments"] == 4  # the command line counts every commitment
+
+    for args, message in (
+        (("amend", str(plan_id), "--reason", "Back?", "--status", "consultation"), "does not go back"),
+        (("add", "--name", "MAHERE 2018–20", "--starts-on", "2018-07-01", "--ends-on", "2020-06-30"), "that name"),
+        (("add", "--name", "P", "--starts-on", "2020-07-01", "--ends-on", "2018-06-30"), "ends_on"),
+        (("amend", "nope", "--reason", "R", "--status", "ended"), "not a UUID"),
+        (("amend", str(plan_id), "--reason", "R"), "changes nothing"),
+    ):
+        failed = run(url, "plans", *args)
+        assert failed.exit_code != 0 and message in failed.output, (args, failed.output)
+        assert len(failed.output.strip().splitlines()) == 1 and "Traceback" not in failed.output
+    with open_ledger(url) as ledger:
+        assert ledger.plan(plan_id).version == 2

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from application.demo import PLAN, commitment_id, import_copies, load_demo, plan_copy
+from application.demo import PLAN, SECOND_PLAN, commitment_id, import_copies, load_demo, plan_copy, plan_id
 from application.ledger import Ledger
 
 
@@ -68,6 +68,32 @@ def test_the_demo_loads_the_2014_16_plan_as_product_md_describes(ledger: Ledger)
     assert "illustrative" in integrity["description"], "which three values NZ0003 serves"
 
 
+def test_the_demo_records_both_plans_with_their_amendments_and_the_first_plans_roll_up(ledger: Ledger) -> None:
+    result = load_demo(ledger)
+    assert result.plans_added == 2
+    assert [row.name for row in ledger.plan_rows()] == [SECOND_PLAN, PLAN]  # the latest first
+
+    first = ledger.get_plan(plan_id(PLAN))
+    assert (first["starts_on"], first["ends_on"], first["status"]) == ("2014-07-01", "2016-06-30", "ended")
+    assert [(a["occurred_on"], a["changes"]) for a in first["amendments"]] == [("2016-06-30", {"status": "ended"})]
+    # Its four commitments and nine milestones, rolled up: all four self-reported and
+    # assessed (the IRM's latest, end-of-term rating) as substantial.
+    assert first["commitments"] == 4
+    assert first["completion_counts"]["substantial"] == 4 and first["completion_counts"]["not_reported"] == 0
+    assert first["assessed_completion_counts"]["substantial"] == 4
+    assert (first["milestones_due"], first["milestones_reached"], first["milestones_overdue"]) == (9, 7, 2)
+
+    second = ledger.get_plan(plan_id(SECOND_PLAN))
+    extension, adopted, ended = second["amendments"]
+    assert extension["occurred_on"] == "2016-04-21" and "extended the consultation" in extension["reason"]
+    assert extension["changes"] == {"starts_on": "2016-10-01"}
+    assert [adopted["changes"], ended["changes"]] == [{"status": "adopted"}, {"status": "ended"}]
+    assert second["commitments"] == 0 and second["status"] == "ended"
+    # Each plan's events are in the log, which verifies with them.
+    types = [e["type"] for e in ledger.log_documents(None, 1000)[0] if e["aggregate_type"] == "action_plan"]
+    assert types.count("ActionPlanCreated") == 2 and types.count("ActionPlanAmended") == 4
+
+
 def names_to_ids(document: dict[str, Any]) -> dict[str, str]:
     return {p["name"]: p["id"] for p in document["partners"]}
 
@@ -79,7 +105,7 @@ def test_running_the_demo_twice_changes_nothing_the_second_time(ledger: Ledger) 
 
     again = load_demo(ledger)
 
-    assert (again.partners_added, again.commitments_added, again.events_added) == (0, 0, 0)
+    assert (again.partners_added, again.plans_added, again.commitments_added, again.events_added) == (0, 0, 0, 0)
     assert ledger.log_size() == size
     assert ledger.read_models.dump_read_models() == rows
 

@@ -1170,6 +1170,16 @@ def test_read_models_rebuilt_from_the_log_equal_those_written_live(ledger: Ledge
     join(ledger, other, world.tinz, PartnerRole.COMMUNITY, world.tpk)
     ledger.remove_partner(other, partner_id=world.dia.id, reason="handed to TPK", actor=world.dia, request_id="l")
     ledger.report_progress(other, completion=Completion.COMPLETE, note="Cabinet paper", actor=world.tpk, request_id="p")
+    plan = ledger.create_plan(
+        name="New Zealand National Action Plan 2014–16",
+        starts_on=date(2014, 7, 1),
+        ends_on=date(2016, 6, 30),
+        actor=ADMIN,
+        request_id="plan",
+    )
+    ledger.amend_plan(
+        plan.aggregate_id, changes={"name": "Mahere 2014–16"}, reason="Its name in te reo", actor=ADMIN, request_id="pa"
+    )
 
     live = ledger.read_models.dump_read_models()
     assert all(live.values()), "every read model has rows"

@@ -42,7 +42,7 @@ from sqlalchemy.engine import Engine
 
 from application.audit import Auditor
 from application.core import CLIENT_REQUEST_ID
-from application.demo import DIA, HUI_E, TPK, actor_of, commitment_id, partner_id
+from application.demo import DIA, HUI_E, PLAN, TPK, actor_of, commitment_id, partner_id
 from application.errors import NotFound
 from application.ledger import Ledger
 from application.logformat import canonical, document_bytes, leaf_hash, read_event
@@ -50,7 +50,7 @@ from application.merkle import prefetched, verify_consistency
 from application.offline import verify_export
 from domain.commitment import Commitment
 from domain.errors import AlreadyResponded, CommitmentWithdrawn
-from domain.values import Actor, ActorRole, Completion, PartnerKind, PartnerRole, Response
+from domain.values import Actor, ActorRole, Completion, PartnerKind, PartnerRole, PlanStatus, Response
 from infrastructure.keys import verify_signature
 from infrastructure.upgrade import UpgradeRefused
 from interfaces.cli import main
@@ -596,5 +596,36 @@ def test_the_joint_actions_of_a_010_store_on_postgresql_still_show_and_take_resp
     ledger, auditor = opened(old_store, postgres_010)
     try:
         check_legacy_actions(ledger, auditor)
+    finally:
+        ledger.close()
+
+
+def test_a_010_store_gains_its_plan_as_a_record_and_still_verifies(old_store: Path) -> None:
+    """A 0.1.0 store has commitments naming their plan and no plan record: the home page
+    lists them under that name as before; once an admin records the plan, they belong to
+    it (nothing of 0.1.0's is rewritten) and the log, plan events included, verifies
+    against 0.1.0's own checkpoint."""
+    ledger, auditor = opened(old_store)
+    try:
+        names = {s.action_plan for s in ledger.list_commitments(AUDITOR, limit=100).items}
+        assert PLAN in names and ledger.plan_rows() == [] and ledger.plan_of(PLAN) is None
+        plan = ledger.create_plan(
+            name=PLAN, starts_on=date(2014, 7, 1), ends_on=date(2016, 6, 30), actor=ADMIN, request_id="after-upgrade"
+        )
+        ledger.amend_plan(
+            plan.aggregate_id,
+            changes={"status": PlanStatus.ENDED},
+            reason="Its period ended.",
+            occurred_on=date(2016, 6, 30),
+            actor=ADMIN,
+            request_id="after-upgrade-2",
+        )
+        rolled = ledger.get_plan(plan.aggregate_id, AUDITOR)
+        assert rolled["commitments"] == sum(
+            1 for s in ledger.list_commitments(AUDITOR, action_plan=PLAN, limit=100).items
+        )
+        assert rolled["commitments"] >= 4 and rolled["status"] == "ended"
+        assert_golden(ledger)
+        assert auditor.verify(against=read("checkpoint.json")).ok
     finally:
         ledger.close()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ROWS = ["W1", "W2", "W2-pg", "W3", "R1", "R2", "R3", "R4", "A1", "A2", "A3", "A4", "M1", "M1-pg"]
+ROWS = ["W1", "W2", "W2-pg", "W3", "W4", "R1", "R2", "R3", "R4", "A1", "A2", "A3", "A4", "M1", "M1-pg"]
 HTTP_ROWS = {"W2", "W2-pg", "M1", "M1-pg"}  # need wrk, Debian's HTTP load tool
 
 
