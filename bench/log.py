@@ -25,7 +25,17 @@ from sqlalchemy import text
 
 from application.audit import Auditor
 from application.tiles import index_path
-from bench.common import Result, Settings, best_time, copy_store, median, plan_store, ratio_row, say
+from bench.common import (
+    Result,
+    Settings,
+    best_time,
+    copy_store,
+    median,
+    plan_store,
+    ratio_row,
+    say,
+    warm_cache,
+)
 from domain.values import ActorRole
 from interfaces.app import access_log, create_app
 from interfaces.composition import open_auditor, open_ledger
@@ -109,8 +119,9 @@ def measure_a2_a3(settings: Settings, small: int, large: int, rounds: int) -> tu
     rng = random.Random(9162)
     figures: dict[int, tuple[float, float, int]] = {}
     for size in (small, large):
-        _, ledger = plan_store(settings, size)
+        url, ledger = plan_store(settings, size)
         try:
+            warm_cache(url)
             auditor = open_auditor(ledger, settings.instance)
             proof_seconds(auditor, size, max(rounds // 10, 3), rng)  # warm up
             say(f"A2/A3: {rounds} proofs and {max(rounds // 10, 5)} checkpoints at {size:,} leaves")
