@@ -392,5 +392,6 @@ def test_the_home_page_links_every_export_and_each_link_answers(client: FlaskCli
     ):
         found = re.search(rf'id="{anchor}" href="([^"]+)"', home)
         assert found is not None, anchor
-        linked = client.get(found.group(1))
-        assert linked.status_code == 200 and linked.mimetype == kind, anchor
+        with client.get(found.group(1)) as linked:  # a streamed answer: read whole, then closed
+            assert linked.status_code == 200 and linked.mimetype == kind, anchor
+            assert "external_ref" in linked.get_data(as_text=True), anchor
