@@ -1,4 +1,4 @@
-"""The ledger's commands: every change api.md allows, each a use case that runs one
+"""The ledger's commands: every change the HTTP contract allows, each a use case that runs one
 change in one unit of work (``LedgerCore.run``). Rules are the domain's; a use case
 loads, asks the aggregate, and says what to save."""
 

@@ -40,7 +40,7 @@ def leaf_of(document: dict[str, Any]) -> bytes:
 
 
 def checkpoint_message(tree_size: int, root_hash_hex: str, issued_at: str) -> bytes:
-    """The bytes a checkpoint's signature covers (api.md)."""
+    """The bytes a checkpoint's signature covers (docs/api.md)."""
     return f"tutahi-checkpoint\n{tree_size}\n{root_hash_hex}\n{issued_at}\n".encode()
 
 

@@ -40,7 +40,7 @@ ROLE_NAMES = {
 
 
 def event_type(event: Any) -> str:
-    """The event's name in product.md (its class name)."""
+    """The event's name in docs/domain.md (its class name)."""
     return type(event).__name__
 
 

@@ -1,4 +1,4 @@
-"""``python -m bench [--quick]``: every speed and scale row of targets.md (W1-W4,
+"""``python -m bench [--quick]``: every speed and scale row of docs/targets.md (W1-W4,
 W1-pg, W2-pg, R1-R5, A1-A4, M1, M1-pg), each against its baseline measured in the same
 run, on SQLite files (``synchronous=FULL``) in a temporary folder, the ``-pg`` rows on
 PostgreSQL.

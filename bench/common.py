@@ -25,7 +25,7 @@ from interfaces.composition import open_ledger
 @dataclass
 class Result:
     """One row of the table: the project's figure, the same run's baseline figure,
-    their ratio, and whether targets.md's target is met."""
+    their ratio, and whether the target's bound (docs/targets.md) is met."""
 
     id: str
     what: str
@@ -44,7 +44,7 @@ DEFAULT_BENCH_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/tutahi_be
 
 @dataclass(frozen=True)
 class Settings:
-    """Sizes for a run: targets.md's (full) or small ones (``--quick``)."""
+    """Sizes for a run: those of docs/targets.md (full) or small ones (``--quick``)."""
 
     quick: bool
     folder: Path  # scratch space for this run's stores and servers

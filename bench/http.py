@@ -1,4 +1,4 @@
-"""W2, W2-pg, M1 and M1-pg, the HTTP rows of targets.md: ``tutahi serve`` driven by
+"""W2, W2-pg, M1 and M1-pg, the HTTP rows of docs/targets.md: ``tutahi serve`` driven by
 ``wrk`` (a separate process: 2 threads, 16 connections), against ``bench.plain`` (a
 plain Flask JSON route) served with exactly the same gunicorn options. Both servers
 are started side by side and loaded one after the other (the idle one costs the other
@@ -167,7 +167,7 @@ def lua_headers(token: str | None, *, json_body: bool = False) -> str:
 
 
 def action_body(partner_ids: Sequence[UUID]) -> str:
-    """A valid joint action (api.md): a summary, a past date, the other partners named."""
+    """A valid joint action (docs/api.md): a summary, a past date, the other partners named."""
     return json.dumps(
         {
             "summary": "Co-hosted a community hui on the accord's principles (benchmark)",

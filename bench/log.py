@@ -1,4 +1,4 @@
-"""A1-A4, the verifiable log's rows of targets.md.
+"""A1-A4, the verifiable log's rows of docs/targets.md.
 
 - A1, verify the log: events/s of ``Auditor.verify()`` over a log ÷ events/s of
   ``hashlib.sha256`` over the same bytes (each event's stored document, the leaf's

@@ -1,4 +1,4 @@
-"""R1-R5, the read rows of targets.md (R5: commands on a commitment with many joint actions).
+"""R1-R5, the read rows of docs/targets.md (R5: commands on a commitment with many joint actions).
 
 - R1, load a long commitment: a cold load (no cache: latest snapshot plus the events
   after it) of a commitment of 10,000 events, mostly joint actions and their responses

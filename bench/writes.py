@@ -1,4 +1,4 @@
-"""W1 and W3, the write rows of targets.md.
+"""W1 and W3, the write rows of docs/targets.md.
 
 - W1, commands through the application layer: single-event commands/s on a SQLite
   file (joint actions and milestones on the demo's commitments, each its own unit of

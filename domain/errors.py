@@ -1,4 +1,4 @@
-"""Domain errors: each rule of product.md refuses with its own class."""
+"""Domain errors: each rule of the domain (docs/domain.md) refuses with its own class."""
 
 from __future__ import annotations
 

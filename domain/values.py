@@ -1,4 +1,4 @@
-"""Value objects and vocabularies of the domain language (product.md)."""
+"""Value objects and vocabularies of the domain language (docs/domain.md)."""
 
 from __future__ import annotations
 

@@ -85,7 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # UTF-8, macrons as themselves
-    app.json.mimetype = "application/json; charset=utf-8"  # type: ignore[attr-defined]  # api.md, General
+    app.json.mimetype = "application/json; charset=utf-8"  # type: ignore[attr-defined]  # the contract's conventions (docs/api.md)
     _configure_logging()
 
     instance = settings.get("INSTANCE_PATH")

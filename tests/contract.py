@@ -1,4 +1,4 @@
-"""Field lists that api.md names, shared by the tests that check documents against it."""
+"""Field lists that the contract (docs/api.md) names, shared by the tests that check documents against it."""
 
 from __future__ import annotations
 

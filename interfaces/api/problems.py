@@ -43,7 +43,7 @@ log = logging.getLogger("tutahi.errors")
 STATUS_OF: list[tuple[type[Exception], int]] = [
     (InvalidValue, 422),
     (NotPermitted, 403),
-    # Responding is for the partners named in the action (api.md's "who"): an authorisation refusal.
+    # Responding is for the partners named in the action (the contract's "who"): an authorisation refusal.
     (NotNamedInAction, 403),
     # An unknown milestone or action id in the path is "no such resource".
     (UnknownMilestone, 404),

@@ -1,4 +1,4 @@
-"""The auditors' API (api.md, "The event log") through the Flask test client, on a
+"""The auditors' API (docs/api.md, the audit operations) through the Flask test client, on a
 SQLite file and on PostgreSQL: the log by cursor, checkpoints, the public key,
 inclusion and consistency proofs checked here against the signed roots, verification,
 and the two exports. Hashes are recomputed here with hashlib and rfc8785 alone."""
@@ -32,7 +32,7 @@ SECRET_DESCRIPTION = "Only the partners of this commitment may read this sentenc
 
 
 def leaf_of(document: dict[str, Any]) -> str:
-    """product.md: SHA-256(0x00 || RFC 8785 canonical JSON of the document without its leaf_hash)."""
+    """docs/log.md: SHA-256(0x00 || RFC 8785 canonical JSON of the document without its leaf_hash)."""
     body = {k: v for k, v in document.items() if k != "leaf_hash"}
     return hashlib.sha256(b"\x00" + rfc8785.dumps(body)).hexdigest()
 

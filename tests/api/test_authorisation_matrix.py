@@ -1,8 +1,8 @@
 """RL4: every endpoint × every role × a public and a partners-only commitment, each
-answering exactly the status api.md's "who" column grants, and nothing more.
+answering exactly the status docs/api.md and the README's roles grant, and nothing more.
 
 The tables below are the whole expectation, one row per endpoint and one column per
-role; read them against api.md. API paths are written as api.md writes them (under
+role; read them against docs/api.md. API paths are written as docs/api.md writes them (under
 ``/api/v1``, except ``/healthz`` and ``/readyz``); the web pages and feeds have their own
 tables (served from the root, the token sent as ``Authorization``). The roles, each with
 its own bearer token:

@@ -3,7 +3,7 @@ use it would: agencies keeping a commitment with a community partner, an admin l
 after the directory and the tokens, an auditor reading the record.
 
 Every test runs on a SQLite file and on PostgreSQL (the ``app`` fixture). Field names,
-paths and statuses are api.md's."""
+paths and statuses are docs/api.md's."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def command(response: TestResponse, status: int, after_version: int | None = Non
     """A successful command on a commitment: the status, the new ``version`` (one more
     than before, when given), the log ``position`` of its last event, and the ETag."""
     assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
-    assert response.headers["Content-Type"] == "application/json; charset=utf-8", "api.md, General"
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8", "docs/api.md, Conventions"
     body = response.get_json()
     assert isinstance(body["version"], int) and isinstance(body["position"], int) and body["position"] >= 0
     assert response.headers["ETag"] == f'"{body["version"]}"'

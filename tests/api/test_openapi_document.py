@@ -38,7 +38,7 @@ PROBLEM = {"$ref": "#/components/schemas/Problem"}
 BODY = {400, 413, 415, 422}
 COMMAND = {401, 403, 404, 409, 412, 503} | BODY
 
-# api.md, operation by operation: the statuses its general table gives each one (401 on
+# The contract (docs/api.md), operation by operation: the statuses its general table gives each one (401 on
 # every route, for an unknown token; 503 wherever the store is read; 422 wherever a query or
 # body is validated or an Idempotency-Key is reused; 404 for an id in the path ...).
 CONTRACT: dict[tuple[str, str], set[int]] = {

@@ -1,7 +1,7 @@
 """Signed checkpoints: an auditor's old checkpoint is provably extended by every later
 log (RFC 9162 consistency proofs), and stops being so the moment anything it covered
 is rewritten, even by an operator who recomputes every hash; checkpoints are made
-once per size and listed newest first; their signatures verify over api.md's message
+once per size and listed newest first; their signatures verify over docs/api.md's message
 with the published key; the key is made once, in the instance folder, private."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def consistent(auditor: Auditor, old: Checkpoint, new: Checkpoint) -> bool:
 
 
 def signed_message(checkpoint: dict[str, Any]) -> bytes:
-    """api.md, written out here rather than taken from the code under test."""
+    """docs/api.md, written out here rather than taken from the code under test."""
     return (
         f"tutahi-checkpoint\n{checkpoint['tree_size']}\n{checkpoint['root_hash']}\n{checkpoint['issued_at']}\n"
     ).encode()

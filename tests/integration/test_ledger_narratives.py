@@ -191,7 +191,7 @@ RICH_KINDS = [
 
 def test_a_new_commitment_is_a_document_with_every_field_of_the_contract(ledger: Ledger, world: World) -> None:
     """DIA creates NZ0004 (its title given decomposed) and becomes its lead; the document
-    has every field api.md names, text composed, dates and instants in their formats."""
+    has every field docs/api.md names, text composed, dates and instants in their formats."""
     started = datetime.now(UTC)
     result = ledger.create_commitment(
         title=unicodedata.normalize("NFD", KIA_TUTAHI),

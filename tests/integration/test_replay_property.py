@@ -1,4 +1,4 @@
-"""RL6 (targets.md): for random command sequences, at every version of a commitment,
+"""RL6 (docs/targets.md): for random command sequences, at every version of a commitment,
 full replay = snapshot + tail = the versioned query = the ``as_of`` query, and the live
 aggregate equals the final replay. Snapshots are taken every 3 versions here, so that
 snapshot + tail really differs from a full replay within a short sequence.

@@ -1,4 +1,4 @@
-"""R1's mechanism (targets.md): a long commitment is snapshotted every 100 versions,
+"""R1's mechanism (docs/targets.md): a long commitment is snapshotted every 100 versions,
 so loading it reads one snapshot and at most 100 events after it, however long its
 history. Counts are asserted, never times."""
 

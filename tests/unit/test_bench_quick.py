@@ -1,5 +1,5 @@
 """``python -m bench --quick`` runs to the end, as a separate process, and reports every
-speed row of targets.md with numeric figures, baselines and ratios. Whether the targets
+speed row of docs/targets.md with numeric figures, baselines and ratios. Whether the targets
 are met is the benchmark's business, not this test's: no timing is asserted."""
 
 from __future__ import annotations

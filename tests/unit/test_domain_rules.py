@@ -1,4 +1,4 @@
-"""Every rule of product.md ("Rules the domain enforces"), on the aggregates alone.
+"""Every rule of the domain (docs/domain.md, "Rules"), on the aggregates alone.
 
 Each refusal must name its own error class and leave the aggregate exactly as it was:
 same version, same state, and no pending event to save."""

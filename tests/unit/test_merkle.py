@@ -988,7 +988,7 @@ EXPORT_SIZE = 7
 
 
 def event_documents(count: int) -> list[dict[str, Any]]:
-    """Event documents shaped as api.md describes them (with their leaf hashes)."""
+    """Event documents shaped as docs/api.md describes them (with their leaf hashes)."""
     documents = []
     for position in range(count):
         document: dict[str, Any] = {
@@ -1030,7 +1030,7 @@ def public_key_document(signer: Ed25519Signer) -> dict[str, str]:
 
 
 def signed_checkpoint(signer: Ed25519Signer, size: int, root_hex: str, issued_at: str = ISSUED_AT) -> dict[str, Any]:
-    # The signed message as api.md spells it, built here independently.
+    # The signed message as docs/api.md spells it, built here independently.
     message = f"tutahi-checkpoint\n{size}\n{root_hex}\n{issued_at}\n".encode()
     assert checkpoint_message(size, root_hex, issued_at) == message
     signature = base64.b64encode(signer.sign(message)).decode("ascii")
