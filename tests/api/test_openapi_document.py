@@ -149,6 +149,17 @@ def referenced(schema: dict[str, Any]) -> str | None:
     return refs[0].rsplit("/", 1)[1] if len(refs) == 1 and len(branches) == 1 else None
 
 
+def test_the_contract_in_docs_lists_exactly_the_served_operations(document: dict[str, Any]) -> None:
+    """docs/api.md is the contract a reader has without a running service: its table of
+    operations must be the served document's, no more and no fewer."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    listed = {
+        (method.lower(), path.removeprefix(API))
+        for method, path in re.findall(r"^\| `(GET|POST|PATCH|DELETE|PUT) (/api/v1/[^`]*)` \|", text, re.M)
+    }
+    assert listed == {(method, path) for method, path, _ in operations(document)}
+
+
 def test_every_operation_has_a_stable_name_and_a_one_line_summary(document: dict[str, Any]) -> None:
     names = [operation.get("operationId") for _, _, operation in operations(document)]
     assert all(isinstance(name, str) and re.fullmatch(r"[a-z][A-Za-z]+", name) for name in names), names
