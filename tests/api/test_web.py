@@ -825,7 +825,8 @@ def test_pages_and_pictures_name_no_other_host_but_evidence_links(
         html = response.text
         assert foreign_urls(html, allowed) == [], path
         assert not re.search(r"<script[^>]+src=", html), f"{path} loads a script"
-        assert not re.search(r"@import|@font-face|fonts\.googleapis|cdn", html, re.I), path
+        # "cdn" only in an address: random nonces and ids may spell it by chance.
+        assert not re.search(r"@import|@font-face|fonts\.googleapis|//[^\s\"'<>]*cdn", html, re.I), path
         for link in re.findall(r"<link [^>]*href=\"([^\"]+)\"", html):
             assert link.startswith("/"), (path, link)
     evidence = member.get(f"/commitments/{web.public}").text
