@@ -152,7 +152,7 @@ def referenced(schema: dict[str, Any]) -> str | None:
 def test_the_contract_in_docs_lists_exactly_the_served_operations(document: dict[str, Any]) -> None:
     """docs/api.md is the contract a reader has without a running service: its table of
     operations must be the served document's, no more and no fewer."""
-    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    text = Path(__file__).resolve().parents[2].joinpath("docs/api.md").read_text(encoding="utf-8")
     listed = {
         (method.lower(), path.removeprefix(API))
         for method, path in re.findall(r"^\| `(GET|POST|PATCH|DELETE|PUT) (/api/v1/[^`]*)` \|", text, re.M)
